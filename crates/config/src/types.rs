@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::cluster::{CoordinationConfig, MqConfig};
+
 /// Everything a master.cfg configures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MasterConfig {
@@ -22,6 +24,8 @@ pub struct MasterConfig {
     pub db_url: String,
     /// The worker (gRPC) port from `c['protocols']` (`{'pb': {'port': 9989}}` accepted as is).
     pub worker_port: u16,
+    /// Interface the worker port binds, from a Twisted `tcp:9989:interface=...` string.
+    pub worker_interface: Option<String>,
     /// `c['workers']`.
     pub workers: Vec<WorkerConfig>,
     /// `c['change_source']`.
@@ -34,8 +38,36 @@ pub struct MasterConfig {
     pub properties: BTreeMap<String, Value>,
     /// `c['multiMaster']`.
     pub multi_master: bool,
+    /// `c['mq']`: how masters wake each other up.
+    pub mq: MqConfig,
+    /// `c['coordination']`: where leases and elections live.
+    pub coordination: CoordinationConfig,
     /// Problems that do not stop the master (e.g. a builder naming an unknown worker).
     pub warnings: Vec<String>,
+}
+
+impl Default for MasterConfig {
+    /// Buildbot's defaults, with the web port and URL of a modern Buildbot master.
+    fn default() -> Self {
+        MasterConfig {
+            title: "Buildbot".to_owned(),
+            title_url: Some("http://buildbot.net".to_owned()),
+            buildbot_url: "http://localhost:8010/".to_owned(),
+            www: WwwConfig::default(),
+            db_url: "sqlite:///state.sqlite".to_owned(),
+            worker_port: 9989,
+            worker_interface: None,
+            workers: Vec::new(),
+            change_sources: Vec::new(),
+            schedulers: Vec::new(),
+            builders: Vec::new(),
+            properties: BTreeMap::new(),
+            multi_master: false,
+            mq: MqConfig::default(),
+            coordination: CoordinationConfig::default(),
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// `c['www']`.
@@ -47,6 +79,16 @@ pub struct WwwConfig {
     pub interface: Option<String>,
     /// `plugins`: accepted and recorded; Ferrobot's own dashboard replaces them.
     pub plugins: BTreeMap<String, Value>,
+}
+
+impl Default for WwwConfig {
+    fn default() -> Self {
+        WwwConfig {
+            port: 8010,
+            interface: None,
+            plugins: BTreeMap::new(),
+        }
+    }
 }
 
 /// `worker.Worker(name, password, max_builds=..., properties=...)`.

@@ -5,7 +5,7 @@
 pub enum Error {
     /// The database refused or failed a statement.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -23,9 +23,38 @@ pub enum Error {
         /// What was looked for, e.g. "build 12".
         what: String,
     },
+    /// The arguments are not acceptable (e.g. completing a request with RETRY); nothing changed.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// The row is not in a state that allows the change (e.g. re-prioritising a complete
+    /// request); nothing changed.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// Stored data could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+}
+
+impl Error {
+    /// A [`Error::NotFound`] for `what`.
+    pub(crate) fn not_found(what: impl Into<String>) -> Error {
+        Error::NotFound { what: what.into() }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    /// A foreign-key violation means the caller named a row that does not exist, which callers
+    /// (REST handlers) report as "not found"; everything else is a database failure.
+    fn from(error: sqlx::Error) -> Error {
+        if let Some(db_error) = error.as_database_error()
+            && db_error.kind() == sqlx::error::ErrorKind::ForeignKeyViolation
+        {
+            return Error::NotFound {
+                what: format!("a row referenced by this write ({})", db_error.message()),
+            };
+        }
+        Error::Database(error)
+    }
 }
 
 /// The store's result type.

@@ -5,13 +5,26 @@
 //! its event is published on the bus.
 #![warn(missing_docs)]
 
+mod builds;
+mod buildsets;
+mod changes;
+mod db;
 mod error;
+mod logs;
+mod logtext;
+mod masters;
+mod open;
+mod services;
+mod steps;
+mod store_impl;
+mod workers;
 
 use async_trait::async_trait;
 use ferrobot_model::*;
 use serde_json::Value;
 
 pub use error::{Error, Result};
+pub use open::{is_sqlite, open, upgrade};
 
 /// A change as a change source reports it, before it has an id.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,7 +106,8 @@ pub struct BuildRequestFilter {
     pub buildsetid: Option<BuildsetId>,
     /// Only complete (true) or incomplete (false) ones.
     pub complete: Option<bool>,
-    /// Only claimed (true) or unclaimed (false) ones.
+    /// Only claimed (true: a claim exists) or unclaimed (false: no claim and still pending, as
+    /// Buildbot) ones.
     pub claimed: Option<bool>,
     /// Only those claimed by this master.
     pub claimed_by_masterid: Option<MasterId>,
@@ -133,6 +147,7 @@ pub trait Store: Send + Sync + 'static {
     /// Finds the master by name or creates it inactive; returns its id.
     async fn find_or_create_master(&self, name: &str) -> Result<MasterId>;
     /// Marks a master active (with a heartbeat time) or inactive. Returns true if the state flipped.
+    /// Marking it inactive also unlinks the schedulers it ran (`scheduler_masters`), as Buildbot.
     async fn set_master_active(&self, masterid: MasterId, active: bool, now: i64) -> Result<bool>;
     /// All masters.
     async fn masters(&self) -> Result<Vec<Master>>;
@@ -160,7 +175,9 @@ pub trait Store: Send + Sync + 'static {
     // --- workers ---
     /// Finds the worker by name or creates it; returns its id.
     async fn find_or_create_worker(&self, name: &str) -> Result<WorkerId>;
-    /// Replaces the (builder, worker) pairs this master configures (`configured_workers`).
+    /// Replaces the (builder, worker) pairs this master configures (`configured_workers`). Pairs
+    /// whose builder this master does not configure (`set_master_builders`) are ignored, as in
+    /// Buildbot.
     async fn set_configured_workers(
         &self,
         masterid: MasterId,
@@ -210,7 +227,7 @@ pub trait Store: Send + Sync + 'static {
     async fn find_or_create_scheduler(&self, name: &str) -> Result<SchedulerId>;
     /// Enables or disables a scheduler.
     async fn set_scheduler_enabled(&self, schedulerid: SchedulerId, enabled: bool) -> Result<()>;
-    /// Links a scheduler to the master running it (None unlinks).
+    /// Links a scheduler to the master running it, replacing any other link (None unlinks).
     async fn set_scheduler_master(
         &self,
         schedulerid: SchedulerId,
@@ -228,11 +245,14 @@ pub trait Store: Send + Sync + 'static {
     /// The changes a scheduler has classified and not yet flushed: `(changeid, important)`, by id.
     async fn classified_changes(&self, schedulerid: SchedulerId) -> Result<Vec<(ChangeId, bool)>>;
     /// Forgets classifications with `changeid <= up_to`.
-    async fn flush_classified_changes(&self, schedulerid: SchedulerId, up_to: ChangeId)
-    -> Result<()>;
+    async fn flush_classified_changes(
+        &self,
+        schedulerid: SchedulerId,
+        up_to: ChangeId,
+    ) -> Result<()>;
     /// Finds the change source by name or creates it; returns its id.
     async fn find_or_create_changesource(&self, name: &str) -> Result<ChangeSourceId>;
-    /// Links a change source to the master running it (None unlinks).
+    /// Links a change source to the master running it, replacing any other link (None unlinks).
     async fn set_changesource_master(
         &self,
         changesourceid: ChangeSourceId,
@@ -241,8 +261,12 @@ pub trait Store: Send + Sync + 'static {
     /// All change sources.
     async fn changesources(&self) -> Result<Vec<ChangeSource>>;
     /// Reads a persisted value of an object (`object_state`), e.g. a poller's `lastRev`.
-    async fn get_state(&self, object_name: &str, class_name: &str, key: &str)
-    -> Result<Option<Value>>;
+    async fn get_state(
+        &self,
+        object_name: &str,
+        class_name: &str,
+        key: &str,
+    ) -> Result<Option<Value>>;
     /// Writes a persisted value of an object.
     async fn set_state(
         &self,
@@ -280,16 +304,20 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<bool>;
     /// Releases this master's claims on these requests (others' claims are left alone).
-    async fn unclaim_buildrequests(&self, brids: &[BuildRequestId], masterid: MasterId)
-    -> Result<()>;
-    /// Completes requests with a result (not RETRY). Returns the ids that were still incomplete.
+    async fn unclaim_buildrequests(
+        &self,
+        brids: &[BuildRequestId],
+        masterid: MasterId,
+    ) -> Result<()>;
+    /// Completes requests with a result (not RETRY: [`Error::Invalid`]). Returns the ids that were
+    /// still incomplete; the others are left as they were.
     async fn complete_buildrequests(
         &self,
         brids: &[BuildRequestId],
         results: Results,
         now: i64,
     ) -> Result<Vec<BuildRequestId>>;
-    /// Sets the priority of an incomplete request.
+    /// Sets the priority of an incomplete request ([`Error::Conflict`] if it is complete).
     async fn set_buildrequest_priority(&self, brid: BuildRequestId, priority: i64) -> Result<()>;
 
     // --- builds ---
@@ -325,34 +353,43 @@ pub trait Store: Send + Sync + 'static {
     async fn build_properties(&self, buildid: BuildId) -> Result<Properties>;
 
     // --- steps ---
-    /// Adds a step, making its name unique within the build (`name_2`, ...); returns
-    /// `(stepid, number, name)`.
+    /// Adds a step numbered from 0, making its name unique within the build as Buildbot does
+    /// (`name_1`, `name_2`, ..., within 50 characters); returns `(stepid, number, name)`.
     async fn add_step(
         &self,
         buildid: BuildId,
         name: &str,
         state_string: &str,
     ) -> Result<(StepId, i64, String)>;
-    /// Marks a step started.
+    /// Marks a step started (steps take no locks yet, so `locks_acquired_at` is set too).
     async fn start_step(&self, stepid: StepId, now: i64) -> Result<()>;
     /// Sets a step's state string.
     async fn set_step_state_string(&self, stepid: StepId, state_string: &str) -> Result<()>;
     /// Adds a URL to a step.
     async fn add_step_url(&self, stepid: StepId, name: &str, url: &str) -> Result<()>;
     /// Finishes a step.
-    async fn finish_step(&self, stepid: StepId, results: Results, hidden: bool, now: i64)
-    -> Result<()>;
+    async fn finish_step(
+        &self,
+        stepid: StepId,
+        results: Results,
+        hidden: bool,
+        now: i64,
+    ) -> Result<()>;
     /// One step.
     async fn step(&self, stepid: StepId) -> Result<Option<Step>>;
     /// A build's steps, by number.
     async fn steps(&self, buildid: BuildId) -> Result<Vec<Step>>;
 
     // --- logs ---
-    /// Adds a log to a step (slug derived from the name, unique within the step); returns its id.
+    /// Adds a log of type `s` (stdio), `t` (text) or `h` (html) to a step; returns its id. The
+    /// slug is Buildbot's: the name with characters outside `[a-zA-Z0-9_-]` (and a leading digit)
+    /// replaced by `_`, within 50 characters, then `_2`, `_3`, ... if taken in the step.
     async fn add_log(&self, stepid: StepId, name: &str, log_type: &str) -> Result<LogId>;
     /// Appends text to a log. `content` is whole lines, each ending in `\n` (for stdio logs each
     /// line starts with its stream letter `o`, `e` or `h`). Lines longer than the store's limit
     /// are split, never dropped (design invariant 6). Chunks are compressed when that pays.
+    /// A missing final newline is added; empty content appends nothing and returns
+    /// `last_line = first_line - 1`.
     async fn append_log(&self, logid: LogId, content: &str) -> Result<AppendedLines>;
     /// Marks a log complete.
     async fn finish_log(&self, logid: LogId) -> Result<()>;

@@ -90,6 +90,8 @@ impl Error {
             Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Store(ferrobot_store::Error::NotFound { .. }) => ErrorCode::NotFound,
+            Error::Store(ferrobot_store::Error::Invalid(_)) => ErrorCode::BadRequest,
+            Error::Store(ferrobot_store::Error::Conflict(_)) => ErrorCode::Conflict,
             Error::Store(_) | Error::Bus(_) => ErrorCode::Unavailable,
             Error::Io { .. } | Error::Internal(_) => ErrorCode::Internal,
         }

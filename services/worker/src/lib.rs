@@ -1,1 +1,23 @@
-//! placeholder
+//! The Ferrobot worker: dials a master over gRPC (`ferrobot.worker.v1.WorkerService/Session`),
+//! says who it is, runs the remote commands the master sends (shell, mkdir, rmdir, stat,
+//! listdir) and streams their output back in batches. It reconnects with backoff when the
+//! connection is lost, as Buildbot's worker does.
+//!
+//! - [`create_worker`] writes a worker directory (`worker.json`, `info/admin`, `info/host`).
+//! - [`run`] runs a worker in-process until a cancellation token fires.
+//! - [`service::start`] / [`service::stop`] are the `start` / `stop` sub-commands.
+#![warn(missing_docs)]
+
+pub mod commands;
+mod connection;
+mod error;
+pub mod info;
+mod options;
+pub mod service;
+
+pub use connection::run;
+pub use error::{Error, Result};
+pub use options::{
+    DEFAULT_ADMIN, DEFAULT_KEEPALIVE, DEFAULT_MAXDELAY, SETTINGS_FILE, WorkerOptions,
+    create_worker, parse_umask, validate_master,
+};

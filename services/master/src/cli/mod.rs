@@ -1,1 +1,92 @@
-//! placeholder
+//! The `ferrobot` command line, shaped like Buildbot's `buildbot` command.
+
+mod master_dir;
+mod quickstart;
+mod start;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::Result;
+
+/// Ferrobot: Buildbot's continuous-integration model in Rust.
+#[derive(Debug, Parser)]
+#[command(name = "ferrobot", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Create a master directory with a sample master.cfg and an empty database.
+    CreateMaster {
+        /// The master directory.
+        dir: PathBuf,
+        /// Write master.cfg.sample even if the directory already holds a master.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the master in the foreground (logs to stdout and DIR/ferrobot.log).
+    Start {
+        /// The master directory.
+        dir: PathBuf,
+        /// The master's name (default hostname:directory).
+        #[arg(long, env = "FERROBOT_MASTER_NAME")]
+        name: Option<String>,
+    },
+    /// Stop the master running in DIR (SIGTERM; running builds end RETRY and run again later).
+    Stop {
+        /// The master directory.
+        dir: PathBuf,
+    },
+    /// Reload master.cfg in the running master (SIGHUP) without dropping running builds.
+    Reconfig {
+        /// The master directory.
+        dir: PathBuf,
+    },
+    /// Check DIR/master.cfg (or a file) and report the first error with file:line:col.
+    Checkconfig {
+        /// The master directory or a configuration file.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Print the typed configuration as JSON.
+        #[arg(long)]
+        dump: bool,
+    },
+    /// Create or upgrade the database schema of the master in DIR.
+    UpgradeMaster {
+        /// The master directory.
+        dir: PathBuf,
+    },
+    /// Set up a sample git repository, a master and a worker in DIR, and run them.
+    Quickstart {
+        /// Where to put everything.
+        #[arg(default_value = "ferrobot-quickstart")]
+        dir: PathBuf,
+        /// Web port.
+        #[arg(long, default_value_t = 8010)]
+        www_port: u16,
+        /// Worker port.
+        #[arg(long, default_value_t = 9989)]
+        worker_port: u16,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        CliCommand::CreateMaster { dir, force } => master_dir::create_master(&dir, force).await,
+        CliCommand::Start { dir, name } => start::start(&dir, name).await,
+        CliCommand::Stop { dir } => master_dir::stop(&dir).await,
+        CliCommand::Reconfig { dir } => master_dir::reconfig(&dir).await,
+        CliCommand::Checkconfig { dir, dump } => master_dir::checkconfig(&dir, dump),
+        CliCommand::UpgradeMaster { dir } => master_dir::upgrade_master(&dir).await,
+        CliCommand::Quickstart { dir, www_port, worker_port } => {
+            quickstart::quickstart(&dir, www_port, worker_port).await
+        }
+    }
+}

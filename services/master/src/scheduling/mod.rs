@@ -1,13 +1,31 @@
 //! Schedulers: turn changes and force requests into buildsets with one build request per
 //! builder (reference/buildbot.md §7).
 
-use std::collections::BTreeMap;
+mod buildset;
+mod change;
+pub mod filter;
+mod force;
+pub mod stable;
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ferrobot_config::SchedulerConfig;
 use ferrobot_model::{BuildRequestId, BuilderId, BuildsetId};
+use ferrobot_store::NewBuildset;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::Result;
 use crate::context::Context;
+
+pub use change::Kind;
+pub use force::force;
 
 /// A force request as the REST API's JSON-RPC `force` receives it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,14 +50,79 @@ pub struct ForceRequest {
     pub properties: BTreeMap<String, Value>,
 }
 
-/// Forces a build through the named ForceScheduler: returns the buildset id and the request id
-/// of each builder. Unknown scheduler: [`crate::Error::NotFound`]; a builder the scheduler does
-/// not have: [`crate::Error::BadRequest`] naming it.
-pub async fn force(
+/// Stores a buildset with its requests, then announces it: `buildsets.<id>.new` (naming the
+/// scheduler) and each request's `new` events. Returns the buildset id and each builder's
+/// request id.
+pub async fn submit_buildset(
     ctx: &Context,
-    scheduler: &str,
-    request: ForceRequest,
+    buildset: NewBuildset,
+    scheduler_name: &str,
 ) -> Result<(BuildsetId, BTreeMap<BuilderId, BuildRequestId>)> {
-    let _ = (ctx, scheduler, request);
-    Err(crate::Error::Internal("force is not implemented yet".into()))
+    let (bsid, pairs) = ctx.store.add_buildset(&buildset).await?;
+    let requests: BTreeMap<BuilderId, BuildRequestId> = pairs.iter().copied().collect();
+    tracing::info!(
+        bsid,
+        scheduler = scheduler_name,
+        requests = requests.len(),
+        "buildset added"
+    );
+    // From here the buildset is committed: a failed read only costs its events, which the
+    // consumers' sweeps make up for, so it is logged rather than returned.
+    match ctx.store.buildset(bsid).await {
+        Ok(Some(stored)) => {
+            ctx.events
+                .buildset(&stored, "new", Some(scheduler_name))
+                .await
+        }
+        Ok(None) => tracing::warn!(bsid, "new buildset not found; event not published"),
+        Err(error) => {
+            tracing::warn!(bsid, %error, "new buildset not readable; event not published")
+        }
+    }
+    for (_, brid) in &pairs {
+        match ctx.store.buildrequest(*brid).await {
+            Ok(Some(request)) => ctx.events.buildrequest(&request, "new").await,
+            Ok(None) => tracing::warn!(brid, "new build request not found; event not published"),
+            Err(error) => {
+                tracing::warn!(brid, %error, "new build request not readable; event not published")
+            }
+        }
+    }
+    Ok((bsid, requests))
+}
+
+/// Starts one task per SingleBranchScheduler and AnyBranchScheduler of the current config.
+/// They run until `cancel` fires; on reconfig the caller cancels and calls this again.
+pub fn spawn_schedulers(ctx: Arc<Context>, tracker: &TaskTracker, cancel: CancellationToken) {
+    let config = ctx.config();
+    for scheduler in &config.schedulers {
+        let (kind, scheduler_config) = match scheduler {
+            SchedulerConfig::SingleBranch(c) => (Kind::SingleBranch, c.clone()),
+            SchedulerConfig::AnyBranch(c) => (Kind::AnyBranch, c.clone()),
+            SchedulerConfig::Force(c) => {
+                // Force schedulers act only through `force`; they are registered so the
+                // REST API lists them, as Buildbot's are.
+                tracker.spawn(register(ctx.clone(), c.name.clone()));
+                continue;
+            }
+        };
+        tracker.spawn(change::run(
+            ctx.clone(),
+            kind,
+            scheduler_config,
+            cancel.clone(),
+        ));
+    }
+}
+
+async fn register(ctx: Arc<Context>, name: String) {
+    let registered = async {
+        let schedulerid = ctx.store.find_or_create_scheduler(&name).await?;
+        ctx.store
+            .set_scheduler_master(schedulerid, Some(ctx.masterid))
+            .await
+    };
+    if let Err(error) = registered.await {
+        tracing::warn!(scheduler = %name, %error, "force scheduler not registered");
+    }
 }

@@ -1,1 +1,8 @@
-//! placeholder
+//! The worker side of the master: the gRPC server that workers dial, and the registry of
+//! connected workers that the build engine sends commands through.
+
+mod connection;
+mod server;
+
+pub use connection::{CommandEvent, RemoteCommand, WorkerConnection, WorkerRegistry};
+pub use server::WorkerServer;

@@ -1,0 +1,238 @@
+//! The steps a BuildFactory can hold, and the remote shell runner they share.
+
+mod git;
+mod shell;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrobot_config::{Command, StepConfig};
+use ferrobot_model::{BuildId, Properties, Results, StepId};
+use ferrobot_protocol::v1::{ShellCommand, Stream, command_update, start_command};
+use tokio_util::sync::CancellationToken;
+
+use super::log_writer::LogWriter;
+use crate::Result;
+use crate::context::Context;
+use crate::workers::{CommandEvent, WorkerConnection};
+
+/// How long an interrupted command may take to report back before the worker counts as lost.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
+
+/// What a step sees of its build.
+pub struct StepContext<'a> {
+    /// The master.
+    pub ctx: &'a Arc<Context>,
+    /// The worker running the build.
+    pub worker: &'a Arc<WorkerConnection>,
+    /// The builder's name.
+    pub builder_name: &'a str,
+    /// The builder's directory on the worker, relative to its base directory.
+    pub builddir: &'a str,
+    /// The build.
+    pub buildid: BuildId,
+    /// This step.
+    pub stepid: StepId,
+    /// The build's properties; steps may set more (e.g. `got_revision`).
+    pub properties: &'a mut Properties,
+    /// Cancelled when a user stops the build.
+    pub stop: &'a CancellationToken,
+}
+
+impl StepContext<'_> {
+    /// A directory relative to the builder's directory (`build` by default, as Buildbot).
+    pub fn workdir(&self, configured: Option<&str>) -> String {
+        format!("{}/{}", self.builddir, configured.unwrap_or("build"))
+    }
+
+    /// Sets a build property, persisting it and announcing the change.
+    pub async fn set_property(&mut self, name: &str, value: serde_json::Value, source: &str) -> Result<()> {
+        self.ctx.store.set_build_property(self.buildid, name, &value, source).await?;
+        let mut changed = Properties::new();
+        changed.insert(name.to_owned(), (value.clone(), source.to_owned()));
+        self.properties.insert(name.to_owned(), (value, source.to_owned()));
+        self.ctx.events.build_properties(self.buildid, &changed).await;
+        Ok(())
+    }
+}
+
+/// How a remote shell command ended.
+#[derive(Debug, Default)]
+pub struct ShellOutcome {
+    /// Exit code (-1 for a signal); None if none came.
+    pub rc: Option<i32>,
+    /// `timeout`, `timeout_without_output`, ...
+    pub failure_reason: Option<String>,
+    /// The worker went away.
+    pub lost: bool,
+    /// The build was stopped while it ran.
+    pub interrupted: bool,
+    /// The worker could not run it.
+    pub error: Option<String>,
+    /// Stdout, when capture was asked for.
+    pub stdout: String,
+}
+
+impl ShellOutcome {
+    /// Buildbot's result for the outcome with `decodeRC` `{0: SUCCESS}`.
+    pub fn results(&self) -> Results {
+        if self.lost {
+            Results::Retry
+        } else if self.interrupted {
+            Results::Cancelled
+        } else if self.error.is_some() {
+            Results::Exception
+        } else if self.rc == Some(0) {
+            Results::Success
+        } else {
+            Results::Failure
+        }
+    }
+}
+
+/// Runs one remote shell command, streaming its output into `log`.
+pub async fn run_remote_shell(
+    sc: &StepContext<'_>,
+    log: &mut LogWriter,
+    command: ShellCommand,
+    capture_stdout: bool,
+) -> Result<ShellOutcome> {
+    run_remote(sc, log, start_command::Command::Shell(command), capture_stdout).await
+}
+
+/// Runs one remote command of any kind, streaming its output into `log`.
+pub async fn run_remote(
+    sc: &StepContext<'_>,
+    log: &mut LogWriter,
+    command: start_command::Command,
+    capture_stdout: bool,
+) -> Result<ShellOutcome> {
+    let mut outcome = ShellOutcome::default();
+    let Some(mut remote) = sc.worker.start(sc.builder_name, command).await else {
+        outcome.lost = true;
+        return Ok(outcome);
+    };
+    let mut interrupt_deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let event = tokio::select! {
+            event = remote.next() => event,
+            () = sc.stop.cancelled(), if interrupt_deadline.is_none() => {
+                outcome.interrupted = true;
+                log.header("interrupted: the build was stopped");
+                remote.interrupt("the build was stopped").await;
+                interrupt_deadline = Some(tokio::time::Instant::now() + INTERRUPT_GRACE);
+                continue;
+            }
+            () = sleep_until(interrupt_deadline) => {
+                outcome.lost = true;
+                break;
+            }
+        };
+        match event {
+            CommandEvent::Updates(updates) => {
+                for update in updates {
+                    match update.update {
+                        Some(command_update::Update::Output(output)) => {
+                            let stream = Stream::try_from(output.stream).unwrap_or(Stream::Stdout);
+                            if capture_stdout && stream == Stream::Stdout {
+                                outcome.stdout.push_str(&String::from_utf8_lossy(&output.data));
+                            }
+                            log.push(stream, &output.data);
+                        }
+                        Some(command_update::Update::Rc(rc)) => outcome.rc = Some(rc),
+                        Some(command_update::Update::FailureReason(reason)) => {
+                            outcome.failure_reason = Some(reason)
+                        }
+                        _ => {}
+                    }
+                }
+                log.flush().await?;
+            }
+            CommandEvent::Complete(error) => {
+                outcome.error = error;
+                break;
+            }
+            CommandEvent::Lost => {
+                outcome.lost = true;
+                break;
+            }
+        }
+    }
+    if outcome.lost {
+        log.header("worker lost while the command ran");
+    }
+    if let Some(error) = &outcome.error {
+        log.header(&format!("the worker could not run the command: {error}"));
+    }
+    log.flush().await?;
+    Ok(outcome)
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Builds the protocol message for a command in a working directory.
+pub fn shell_command(
+    workdir: String,
+    command: &Command,
+    env: &std::collections::BTreeMap<String, Option<String>>,
+    timeout_s: Option<f64>,
+    max_time_s: Option<f64>,
+) -> ShellCommand {
+    let (argv, shell) = match command {
+        Command::Argv(argv) => (argv.clone(), None),
+        Command::Shell(text) => (Vec::new(), Some(text.clone())),
+    };
+    ShellCommand {
+        workdir,
+        argv,
+        shell,
+        env: env.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect(),
+        unset_env: env.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k.clone()).collect(),
+        want_stdout: true,
+        want_stderr: true,
+        timeout_s: timeout_s.unwrap_or(0.0),
+        max_time_s: max_time_s.unwrap_or(0.0),
+        sigterm_time_s: 0.0,
+        interrupt_signal: "KILL".into(),
+        initial_stdin: Vec::new(),
+        log_environ: true,
+    }
+}
+
+/// Runs a configured step; returns its result and the state string to show.
+pub async fn run_step(sc: &mut StepContext<'_>, step: &StepConfig) -> Result<(Results, String)> {
+    match step {
+        StepConfig::ShellCommand(config) => shell::run(sc, config).await,
+        StepConfig::Git(config) => git::run(sc, config).await,
+    }
+}
+
+/// The state string while a step runs.
+pub fn running_description(step: &StepConfig) -> String {
+    let common = step.common();
+    if let Some(description) = &common.description {
+        return description.clone();
+    }
+    match step {
+        StepConfig::ShellCommand(config) => shell::describe(&config.command),
+        StepConfig::Git(_) => "updating".into(),
+    }
+}
+
+/// Buildbot's suffix for a finished step's state string.
+pub fn result_suffix(results: Results) -> &'static str {
+    match results {
+        Results::Success => "",
+        Results::Warnings => " (warnings)",
+        Results::Failure => " (failure)",
+        Results::Skipped => " (skipped)",
+        Results::Exception => " (exception)",
+        Results::Retry => " (retry)",
+        Results::Cancelled => " (cancelled)",
+    }
+}

@@ -1,0 +1,132 @@
+//! The master directory: master.cfg, the pid file, the log, and commands that act on them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ferrobot_config::MasterConfig;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::{Error, Result};
+
+/// The sample written by `create-master`.
+pub const SAMPLE_CONFIG: &str = include_str!("templates/master.cfg.sample");
+
+/// DIR/master.cfg, or the path itself when it is a file.
+pub fn config_path(dir: &Path) -> PathBuf {
+    if dir.is_file() { dir.to_path_buf() } else { dir.join("master.cfg") }
+}
+
+/// DIR/ferrobot.pid.
+pub fn pid_path(dir: &Path) -> PathBuf {
+    dir.join("ferrobot.pid")
+}
+
+/// DIR/ferrobot.log.
+pub fn log_path(dir: &Path) -> PathBuf {
+    dir.join("ferrobot.log")
+}
+
+/// Loads DIR/master.cfg.
+pub fn load_config(dir: &Path) -> Result<MasterConfig> {
+    let path = config_path(dir);
+    if !path.exists() {
+        return Err(Error::BadRequest(format!(
+            "{} does not exist: write one (a sample is in master.cfg.sample)",
+            path.display()
+        )));
+    }
+    Ok(ferrobot_config::load(&path)?)
+}
+
+/// `create-master`: the directory, master.cfg.sample, and the database of the default URL.
+pub async fn create_master(dir: &Path, force: bool) -> Result<()> {
+    if config_path(dir).is_file() && !force {
+        println!("{} already holds a master.cfg; leaving it alone", dir.display());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let sample = dir.join("master.cfg.sample");
+    std::fs::write(&sample, SAMPLE_CONFIG)
+        .map_err(|e| Error::io(format!("writing {}", sample.display()), e))?;
+    let db_url = match load_config(dir) {
+        Ok(config) => config.db_url,
+        Err(_) => "sqlite:///state.sqlite".to_owned(),
+    };
+    ferrobot_store::upgrade(&db_url, dir).await?;
+    println!("created master in {} (copy master.cfg.sample to master.cfg and edit it)", dir.display());
+    Ok(())
+}
+
+/// `checkconfig`.
+pub fn checkconfig(dir: &Path, dump: bool) -> Result<()> {
+    let config = load_config(dir)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if dump {
+        let json = serde_json::to_string_pretty(&config)
+            .map_err(|e| Error::Internal(format!("config not serializable: {e}")))?;
+        println!("{json}");
+    } else {
+        println!("Config file is good!");
+    }
+    Ok(())
+}
+
+/// `upgrade-master`.
+pub async fn upgrade_master(dir: &Path) -> Result<()> {
+    let config = load_config(dir)?;
+    ferrobot_store::upgrade(&config.db_url, dir).await?;
+    println!("upgrade complete");
+    Ok(())
+}
+
+/// The pid of a live master in DIR, if any.
+pub fn running_pid(dir: &Path) -> Option<Pid> {
+    let text = std::fs::read_to_string(pid_path(dir)).ok()?;
+    let pid = Pid::from_raw(text.trim().parse().ok()?);
+    kill(pid, None).ok().map(|()| pid)
+}
+
+fn require_running(dir: &Path) -> Result<Pid> {
+    running_pid(dir).ok_or_else(|| {
+        Error::BadRequest(format!("no master is running in {} (no live ferrobot.pid)", dir.display()))
+    })
+}
+
+/// `stop`: SIGTERM, then wait (bounded) for the process to go.
+pub async fn stop(dir: &Path) -> Result<()> {
+    let pid = require_running(dir)?;
+    kill(pid, Signal::SIGTERM).map_err(|e| Error::Internal(format!("cannot signal {pid}: {e}")))?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while kill(pid, None).is_ok() {
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::Internal(format!("master {pid} still running after 60 s")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("master stopped");
+    Ok(())
+}
+
+/// `reconfig`: SIGHUP, then follow the log until the master says how it went.
+pub async fn reconfig(dir: &Path) -> Result<()> {
+    let pid = require_running(dir)?;
+    let log = log_path(dir);
+    let start = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    kill(pid, Signal::SIGHUP).map_err(|e| Error::Internal(format!("cannot signal {pid}: {e}")))?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        let text = std::fs::read(&log).unwrap_or_default();
+        let fresh = String::from_utf8_lossy(text.get(start as usize..).unwrap_or_default()).into_owned();
+        if fresh.contains("reconfig complete") {
+            println!("reconfig complete");
+            return Ok(());
+        }
+        if let Some(line) = fresh.lines().find(|l| l.contains("reconfig failed")) {
+            return Err(Error::BadRequest(line.to_owned()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(Error::Internal("the master did not report on the reconfig within 30 s; see ferrobot.log".into()))
+}

@@ -1,0 +1,77 @@
+//! `ferrobot start DIR`: the master in the foreground until SIGTERM or SIGINT; SIGHUP reloads.
+
+use std::path::Path;
+
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+use super::master_dir::{load_config, log_path, pid_path, running_pid};
+use crate::service::{MasterOptions, RunningMaster};
+use crate::{Error, Result};
+
+/// Binds `interface:port` (all interfaces when none is given).
+pub async fn bind(interface: Option<&str>, port: u16, what: &str) -> Result<TcpListener> {
+    let address = format!("{}:{port}", interface.unwrap_or("0.0.0.0"));
+    TcpListener::bind(&address)
+        .await
+        .map_err(|e| Error::io(format!("cannot listen for {what} on {address}"), e))
+}
+
+/// Runs the master in DIR until a stop signal.
+pub async fn start(dir: &Path, name: Option<String>) -> Result<()> {
+    if let Some(pid) = running_pid(dir) {
+        return Err(Error::Conflict(format!("a master is already running in {} (pid {pid})", dir.display())));
+    }
+    let _telemetry = ferrobot_telemetry::init(&ferrobot_telemetry::Options {
+        log_file: Some(log_path(dir)),
+        ..Default::default()
+    })
+    .map_err(|e| Error::Internal(format!("logging set-up failed: {e}")))?;
+    let config = load_config(dir)?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let www_listener = bind(config.www.interface.as_deref(), config.www.port, "the web server").await?;
+    let worker_listener = bind(None, config.worker_port, "workers").await?;
+    std::fs::write(pid_path(dir), std::process::id().to_string())
+        .map_err(|e| Error::io("writing ferrobot.pid", e))?;
+    let cancel = CancellationToken::new();
+    let options = MasterOptions { basedir: dir.to_path_buf(), config, name, www_listener, worker_listener };
+    let outcome = run_until_signal(options, cancel).await;
+    let _ = std::fs::remove_file(pid_path(dir));
+    outcome
+}
+
+async fn run_until_signal(options: MasterOptions, cancel: CancellationToken) -> Result<()> {
+    let dir = options.basedir.clone();
+    let master = crate::service::start(options, cancel).await?;
+    let public_url = master.ctx.config().buildbot_url.clone();
+    tracing::info!(url = %public_url, "serving");
+    let signal_error = |e| Error::io("installing signal handlers", e);
+    let mut hangup = signal(SignalKind::hangup()).map_err(signal_error)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => reload(&master, &dir).await,
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    tracing::info!("stopping: running builds end RETRY and run again later");
+    master.shutdown().await;
+    Ok(())
+}
+
+/// A broken master.cfg keeps the old configuration; the log says why.
+async fn reload(master: &RunningMaster, dir: &Path) {
+    tracing::info!("reconfig requested");
+    let outcome = match load_config(dir) {
+        Ok(config) => master.reconfig(config).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = outcome {
+        tracing::error!("reconfig failed: {error}; keeping the old configuration");
+    }
+}
