@@ -166,30 +166,58 @@ mod tests {
     fn worst_follows_buildbot_precedence() {
         assert_eq!(Results::Success.worst(Results::Skipped), Results::Success);
         assert_eq!(Results::Skipped.worst(Results::Warnings), Results::Warnings);
-        assert_eq!(Results::Failure.worst(Results::Exception), Results::Exception);
+        assert_eq!(
+            Results::Failure.worst(Results::Exception),
+            Results::Exception
+        );
         assert_eq!(Results::Cancelled.worst(Results::Retry), Results::Cancelled);
     }
 
     #[test]
     fn failure_flunks_by_default_and_halts_only_when_asked() {
         let flags = ResultFlags::default();
-        assert_eq!(flags.apply(Results::Success, Results::Failure), (Results::Failure, false));
-        let halting = ResultFlags { halt_on_failure: true, ..flags };
-        assert_eq!(halting.apply(Results::Success, Results::Failure), (Results::Failure, true));
-        let lenient = ResultFlags { flunk_on_failure: false, warn_on_failure: true, ..flags };
-        assert_eq!(lenient.apply(Results::Success, Results::Failure), (Results::Warnings, false));
+        assert_eq!(
+            flags.apply(Results::Success, Results::Failure),
+            (Results::Failure, false)
+        );
+        let halting = ResultFlags {
+            halt_on_failure: true,
+            ..flags
+        };
+        assert_eq!(
+            halting.apply(Results::Success, Results::Failure),
+            (Results::Failure, true)
+        );
+        let lenient = ResultFlags {
+            flunk_on_failure: false,
+            warn_on_failure: true,
+            ..flags
+        };
+        assert_eq!(
+            lenient.apply(Results::Success, Results::Failure),
+            (Results::Warnings, false)
+        );
     }
 
     #[test]
     fn exceptions_terminate() {
         let flags = ResultFlags::default();
-        assert_eq!(flags.apply(Results::Success, Results::Exception), (Results::Exception, true));
-        assert_eq!(flags.apply(Results::Warnings, Results::Retry), (Results::Retry, true));
+        assert_eq!(
+            flags.apply(Results::Success, Results::Exception),
+            (Results::Exception, true)
+        );
+        assert_eq!(
+            flags.apply(Results::Warnings, Results::Retry),
+            (Results::Retry, true)
+        );
     }
 
     #[test]
     fn serializes_as_integer() {
-        assert_eq!(serde_json::to_string(&Results::Failure).expect("serialize"), "2");
+        assert_eq!(
+            serde_json::to_string(&Results::Failure).expect("serialize"),
+            "2"
+        );
         let r: Results = serde_json::from_str("6").expect("deserialize");
         assert_eq!(r, Results::Cancelled);
     }

@@ -46,22 +46,35 @@ impl Events {
 
     /// `masters.<id>.<event>` (started, stopped).
     pub async fn master(&self, master: &Master, event: &str) {
-        self.entity(&[k(&["masters", &s(master.masterid), event])], master).await;
+        self.entity(&[k(&["masters", &s(master.masterid), event])], master)
+            .await;
     }
 
     /// `builders.<id>.<event>` (started, stopped, update).
     pub async fn builder(&self, builder: &Builder, event: &str) {
-        self.entity(&[k(&["builders", &s(builder.builderid), event])], builder).await;
+        self.entity(&[k(&["builders", &s(builder.builderid), event])], builder)
+            .await;
     }
 
     /// `workers.<id>.<event>` (connected, disconnected, state_updated, missing).
     pub async fn worker(&self, worker: &Worker, event: &str) {
-        self.entity(&[k(&["workers", &s(worker.workerid), event])], worker).await;
+        self.entity(&[k(&["workers", &s(worker.workerid), event])], worker)
+            .await;
+    }
+
+    /// `schedulers.<id>.updated` (e.g. enabled or disabled).
+    pub async fn scheduler(&self, scheduler: &Scheduler) {
+        self.entity(
+            &[k(&["schedulers", &s(scheduler.schedulerid), "updated"])],
+            scheduler,
+        )
+        .await;
     }
 
     /// `changes.<id>.new`.
     pub async fn change(&self, change: &Change) {
-        self.entity(&[k(&["changes", &s(change.changeid), "new"])], change).await;
+        self.entity(&[k(&["changes", &s(change.changeid), "new"])], change)
+            .await;
     }
 
     /// `buildsets.<bsid>.<event>` (new, complete); `scheduler` is added to `new` payloads.
@@ -70,7 +83,8 @@ impl Events {
         if let (Some(name), Value::Object(map)) = (scheduler, &mut payload) {
             map.insert("scheduler".into(), Value::String(name.into()));
         }
-        self.send(&[k(&["buildsets", &s(buildset.bsid), event])], &payload).await;
+        self.send(&[k(&["buildsets", &s(buildset.bsid), event])], &payload)
+            .await;
     }
 
     /// A build request under its three keys (new, claimed, unclaimed, complete, cancel).
@@ -81,7 +95,15 @@ impl Events {
             s(request.buildrequestid),
         );
         let keys = [
-            k(&["buildsets", &bsid, "builders", &builderid, "buildrequests", &brid, event]),
+            k(&[
+                "buildsets",
+                &bsid,
+                "builders",
+                &builderid,
+                "buildrequests",
+                &brid,
+                event,
+            ]),
             k(&["buildrequests", &brid, event]),
             k(&["builders", &builderid, "buildrequests", &brid, event]),
         ];
@@ -103,7 +125,11 @@ impl Events {
 
     /// `builds.<id>.properties.update` with only the changed properties.
     pub async fn build_properties(&self, buildid: BuildId, changed: &Properties) {
-        self.entity(&[k(&["builds", &s(buildid), "properties", "update"])], changed).await;
+        self.entity(
+            &[k(&["builds", &s(buildid), "properties", "update"])],
+            changed,
+        )
+        .await;
     }
 
     /// A step under its two keys (new, started, updated, finished).
@@ -128,19 +154,25 @@ impl Events {
     /// `control.builds.<id>.stop`: routed to whichever master runs the build.
     pub async fn stop_build(&self, buildid: BuildId, reason: &str) {
         let payload = serde_json::json!({ "reason": reason });
-        self.send(&[k(&["control", "builds", &s(buildid), "stop"])], &payload).await;
+        self.send(&[k(&["control", "builds", &s(buildid), "stop"])], &payload)
+            .await;
     }
 
     /// `control.buildrequests.<id>.cancel`.
     pub async fn cancel_buildrequest(&self, brid: BuildRequestId, reason: &str) {
         let payload = serde_json::json!({ "reason": reason });
-        self.send(&[k(&["control", "buildrequests", &s(brid), "cancel"])], &payload).await;
+        self.send(
+            &[k(&["control", "buildrequests", &s(brid), "cancel"])],
+            &payload,
+        )
+        .await;
     }
 
     /// `control.worker.<id>.<action>` (stop, kill, pause, unpause).
     pub async fn worker_control(&self, workerid: WorkerId, action: &str, reason: &str) {
         let payload = serde_json::json!({ "reason": reason });
-        self.send(&[k(&["control", "worker", &s(workerid), action])], &payload).await;
+        self.send(&[k(&["control", "worker", &s(workerid), action])], &payload)
+            .await;
     }
 }
 

@@ -63,7 +63,13 @@ pub fn default_master_name(basedir: &std::path::Path) -> String {
 
 /// Opens the store, registers the master and starts every role. Returns once serving.
 pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<RunningMaster> {
-    let MasterOptions { basedir, config, name, www_listener, worker_listener } = options;
+    let MasterOptions {
+        basedir,
+        config,
+        name,
+        www_listener,
+        worker_listener,
+    } = options;
     let store = ferrobot_store::open(&config.db_url, &basedir).await?;
     let events = Events::new(Arc::new(InProcessBus::new()));
     let master_name = name.unwrap_or_else(|| default_master_name(&basedir));
@@ -79,15 +85,21 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
         basedir,
     });
     sync_config(&ctx).await?;
-    ctx.store.set_master_active(masterid, true, now_epoch()).await?;
+    ctx.store
+        .set_master_active(masterid, true, now_epoch())
+        .await?;
     if let Some(master) = ctx.store.master(masterid).await? {
         ctx.events.master(&master, "started").await;
     }
 
     let tracker = TaskTracker::new();
     let registry = Arc::new(WorkerRegistry::new());
-    let www_addr = www_listener.local_addr().map_err(|e| Error::io("web listener", e))?;
-    let worker_addr = worker_listener.local_addr().map_err(|e| Error::io("worker listener", e))?;
+    let www_addr = www_listener
+        .local_addr()
+        .map_err(|e| Error::io("web listener", e))?;
+    let worker_addr = worker_listener
+        .local_addr()
+        .map_err(|e| Error::io("worker listener", e))?;
 
     let grpc = WorkerServiceServer::new(WorkerServer::new(ctx.clone(), registry.clone()));
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(worker_listener);
@@ -113,8 +125,14 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
         }
     });
 
-    let distributor = Distributor::new(ctx.clone(), registry.clone(), tracker.clone(), cancel.clone());
+    let distributor = Distributor::new(
+        ctx.clone(),
+        registry.clone(),
+        tracker.clone(),
+        cancel.clone(),
+    );
     tracker.spawn(distributor.run());
+    tracker.spawn(crate::building::cancel::run(ctx.clone(), cancel.clone()));
 
     let services = cancel.child_token();
     spawn_config_services(&ctx, &tracker, services.clone());
@@ -143,7 +161,9 @@ impl RunningMaster {
     pub async fn reconfig(&self, config: MasterConfig) -> Result<()> {
         let old = self.ctx.config();
         if old.db_url != config.db_url {
-            return Err(Error::BadRequest("c['db'] cannot change on reconfig; restart the master".into()));
+            return Err(Error::BadRequest(
+                "c['db'] cannot change on reconfig; restart the master".into(),
+            ));
         }
         if old.www.port != config.www.port || old.worker_port != config.worker_port {
             tracing::warn!("port changes take effect at the next restart");
@@ -152,7 +172,10 @@ impl RunningMaster {
         sync_config(&self.ctx).await?;
         let fresh = self.cancel.child_token();
         let previous = std::mem::replace(
-            &mut *self.services.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            &mut *self
+                .services
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
             fresh.clone(),
         );
         previous.cancel();
@@ -165,15 +188,24 @@ impl RunningMaster {
     pub async fn shutdown(self) {
         self.cancel.cancel();
         self.tracker.close();
-        if tokio::time::timeout(std::time::Duration::from_secs(30), self.tracker.wait()).await.is_err() {
+        if tokio::time::timeout(std::time::Duration::from_secs(30), self.tracker.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some tasks did not stop within 30 s");
         }
         let ctx = &self.ctx;
         for connection in self.registry.all() {
             connection.close();
-            let _ = ctx.store.worker_disconnected(connection.workerid, ctx.masterid).await;
+            let _ = ctx
+                .store
+                .worker_disconnected(connection.workerid, ctx.masterid)
+                .await;
         }
-        let _ = ctx.store.set_master_active(ctx.masterid, false, now_epoch()).await;
+        let _ = ctx
+            .store
+            .set_master_active(ctx.masterid, false, now_epoch())
+            .await;
         if let Ok(Some(master)) = ctx.store.master(ctx.masterid).await {
             ctx.events.master(&master, "stopped").await;
         }
@@ -209,16 +241,27 @@ async fn sync_config(ctx: &Context) -> Result<()> {
 async fn housekeep_own_leftovers(store: &dyn Store, events: &Events, masterid: i64) -> Result<()> {
     let now = now_epoch();
     let running = store
-        .builds(&BuildFilter { masterid: Some(masterid), complete: Some(false), ..Default::default() })
+        .builds(&BuildFilter {
+            masterid: Some(masterid),
+            complete: Some(false),
+            ..Default::default()
+        })
         .await?;
     for build in running {
         for step in store.steps(build.buildid).await? {
             if !step.complete {
-                store.finish_step(step.stepid, Results::Retry, false, now).await?;
+                store
+                    .finish_step(step.stepid, Results::Retry, false, now)
+                    .await?;
             }
         }
-        store.finish_build(build.buildid, Results::Retry, now).await?;
-        tracing::info!(buildid = build.buildid, "build left running by a previous run ended RETRY");
+        store
+            .finish_build(build.buildid, Results::Retry, now)
+            .await?;
+        tracing::info!(
+            buildid = build.buildid,
+            "build left running by a previous run ended RETRY"
+        );
     }
     let claimed = store
         .buildrequests(&BuildRequestFilter {

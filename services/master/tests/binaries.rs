@@ -16,17 +16,28 @@ fn ferrobot() -> PathBuf {
 /// `ferrobot-worker` is built by the same `cargo test --workspace` / nextest run.
 fn ferrobot_worker() -> PathBuf {
     let path = ferrobot().with_file_name("ferrobot-worker");
-    assert!(path.exists(), "{} is missing: build it with `cargo build --bins`", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --bins`",
+        path.display()
+    );
     path
 }
 
 fn run(program: &Path, args: &[&str]) -> std::process::Output {
-    let output = Command::new(program).args(args).env("RUST_BACKTRACE", "0").output().expect("spawn");
-    output
+    Command::new(program)
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("spawn")
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// Kills the process on drop so a failing test leaves nothing behind.
@@ -40,7 +51,11 @@ impl Drop for Guard {
 
 fn get(url: &str) -> Option<Value> {
     let response = reqwest::blocking::get(url).ok()?;
-    response.status().is_success().then(|| response.json().ok()).flatten()
+    response
+        .status()
+        .is_success()
+        .then(|| response.json().ok())
+        .flatten()
 }
 
 /// Polls a condition until it holds, failing after TIMEOUT (processes give no events to wait on).
@@ -82,27 +97,46 @@ fn the_programs_run_a_forced_build_and_serve_its_log() {
     let created = run(&ferrobot(), &["create-master", m]);
     assert!(created.status.success(), "create-master: {created:?}");
     assert!(master_dir.join("master.cfg.sample").exists());
-    std::fs::write(master_dir.join("master.cfg"), master_cfg(www, workers, "echo hello from the binaries"))
-        .expect("write cfg");
+    std::fs::write(
+        master_dir.join("master.cfg"),
+        master_cfg(www, workers, "echo hello from the binaries"),
+    )
+    .expect("write cfg");
     let checked = run(&ferrobot(), &["checkconfig", m]);
     assert!(checked.status.success(), "checkconfig: {checked:?}");
 
     let master = Guard(
-        Command::new(ferrobot()).args(["start", m]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start"),
+        Command::new(ferrobot())
+            .args(["start", m])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start"),
     );
     let api = format!("http://127.0.0.1:{www}/api/v2");
     wait_for("the REST API", || get(&format!("{api}/builders")));
 
     let w = worker_dir.to_str().expect("utf-8 path");
     let address = format!("127.0.0.1:{workers}");
-    let created = run(&ferrobot_worker(), &["create-worker", w, &address, "w1", "secret"]);
+    let created = run(
+        &ferrobot_worker(),
+        &["create-worker", w, &address, "w1", "secret"],
+    );
     assert!(created.status.success(), "create-worker: {created:?}");
     let worker = Guard(
-        Command::new(ferrobot_worker()).args(["start", w]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("worker"),
+        Command::new(ferrobot_worker())
+            .args(["start", w])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("worker"),
     );
     wait_for("the worker to connect", || {
         let workers = get(&format!("{api}/workers/w1"))?;
-        workers["workers"][0]["connected_to"].as_array().filter(|c| !c.is_empty()).map(|_| ())
+        workers["workers"][0]["connected_to"]
+            .as_array()
+            .filter(|c| !c.is_empty())
+            .map(|_| ())
     });
 
     let client = reqwest::blocking::Client::new();
@@ -112,33 +146,55 @@ fn the_programs_run_a_forced_build_and_serve_its_log() {
         .send()
         .and_then(|r| r.json())
         .expect("force");
-    let brid = reply["result"][1].as_object().and_then(|m| m.values().next()).and_then(Value::as_i64);
+    let brid = reply["result"][1]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(Value::as_i64);
     let brid = brid.unwrap_or_else(|| panic!("force reply: {reply}"));
     let build = wait_for("the build", || {
         let builds = get(&format!("{api}/builds?buildrequestid={brid}&complete=true"))?;
         builds["builds"].as_array()?.first().cloned()
     });
     assert_eq!(build["results"], json!(0), "{build}");
-    let steps = get(&format!("{api}/builds/{}/steps/greet/logs/stdio/raw", build["buildid"]));
+    let steps = get(&format!(
+        "{api}/builds/{}/steps/greet/logs/stdio/raw",
+        build["buildid"]
+    ));
     assert!(steps.is_none(), "raw logs are text, not JSON");
     let raw = client
-        .get(format!("{api}/builds/{}/steps/greet/logs/stdio/raw", build["buildid"]))
+        .get(format!(
+            "{api}/builds/{}/steps/greet/logs/stdio/raw",
+            build["buildid"]
+        ))
         .send()
         .and_then(|r| r.text())
         .expect("raw log");
     assert!(raw.contains("hello from the binaries"), "log: {raw}");
 
     // A broken master.cfg is refused by reconfig and the master keeps serving the old one.
-    std::fs::write(master_dir.join("master.cfg"), "c['workers'] = [worker.Worker(\"w1\")]\n").expect("write");
+    std::fs::write(
+        master_dir.join("master.cfg"),
+        "c['workers'] = [worker.Worker(\"w1\")]\n",
+    )
+    .expect("write");
     let refused = run(&ferrobot(), &["reconfig", m]);
-    assert!(!refused.status.success(), "reconfig of a broken file must fail: {refused:?}");
-    assert!(get(&format!("{api}/builders")).is_some(), "the master still serves");
+    assert!(
+        !refused.status.success(),
+        "reconfig of a broken file must fail: {refused:?}"
+    );
+    assert!(
+        get(&format!("{api}/builders")).is_some(),
+        "the master still serves"
+    );
 
     let stopped = run(&ferrobot_worker(), &["stop", w]);
     assert!(stopped.status.success(), "worker stop: {stopped:?}");
     let stopped = run(&ferrobot(), &["stop", m]);
     assert!(stopped.status.success(), "master stop: {stopped:?}");
-    assert!(master_dir.join("ferrobot.log").exists(), "the master logs to DIR/ferrobot.log");
+    assert!(
+        master_dir.join("ferrobot.log").exists(),
+        "the master logs to DIR/ferrobot.log"
+    );
     drop(worker);
     drop(master);
 }
@@ -149,7 +205,10 @@ fn checkconfig_names_the_file_line_and_column_of_an_error() {
     let cfg = tmp.path().join("master.cfg");
     std::fs::write(&cfg, "c['workers'] = []\nc['schedulers'] = [schedulers.ForceScheduler(name='f', builderNames=[], bogus=1)]\n")
         .expect("write");
-    let output = run(&ferrobot(), &["checkconfig", tmp.path().to_str().expect("path")]);
+    let output = run(
+        &ferrobot(),
+        &["checkconfig", tmp.path().to_str().expect("path")],
+    );
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("master.cfg:2:"), "stderr: {stderr}");

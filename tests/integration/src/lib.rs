@@ -73,7 +73,13 @@ impl Sandbox {
             .await
             .map_err(|e| anyhow!("master did not start: {e}"))?;
         let api = format!("http://{}/api/v2", master.www_addr);
-        Ok(Sandbox { dir, master: Some(master), api, http: reqwest::Client::new(), cancel })
+        Ok(Sandbox {
+            dir,
+            master: Some(master),
+            api,
+            http: reqwest::Client::new(),
+            cancel,
+        })
     }
 
     /// The running master.
@@ -87,7 +93,8 @@ impl Sandbox {
         let address = self.master().worker_addr.to_string();
         let mut options = ferrobot_worker::WorkerOptions::new(&basedir, address, name, password);
         options.maxdelay = Duration::from_secs(1);
-        ferrobot_worker::create_worker(&options, true).map_err(|e| anyhow!("create_worker: {e}"))?;
+        ferrobot_worker::create_worker(&options, true)
+            .map_err(|e| anyhow!("create_worker: {e}"))?;
         let cancel = CancellationToken::new();
         let task = tokio::spawn({
             let cancel = cancel.clone();
@@ -97,7 +104,12 @@ impl Sandbox {
                 }
             }
         });
-        Ok(SandboxWorker { name: name.into(), basedir, cancel, task })
+        Ok(SandboxWorker {
+            name: name.into(),
+            basedir,
+            cancel,
+            task,
+        })
     }
 
     /// Waits until the named worker shows as connected in the REST API.
@@ -105,7 +117,9 @@ impl Sandbox {
         let pattern = Pattern::parse("workers.*.connected", '.');
         self.wait_until(&pattern, || async {
             let workers = self.get(&format!("/workers/{name}")).await?;
-            Ok(workers["workers"][0]["connected_to"].as_array().is_some_and(|c| !c.is_empty()))
+            Ok(workers["workers"][0]["connected_to"]
+                .as_array()
+                .is_some_and(|c| !c.is_empty()))
         })
         .await
         .with_context(|| format!("worker {name} never connected"))
@@ -131,16 +145,29 @@ impl Sandbox {
     /// A JSON-RPC call on a REST path; returns the whole reply and the HTTP status.
     pub async fn rpc(&self, path: &str, method: &str, params: Value) -> Result<(u16, Value)> {
         let body = json!({"jsonrpc": "2.0", "method": method, "id": 1, "params": params});
-        let response = self.http.post(format!("{}{path}", self.api)).json(&body).send().await?;
+        let response = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .json(&body)
+            .send()
+            .await?;
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
     /// Forces `builder` through the ForceScheduler `force`; returns the request id.
     pub async fn force(&self, builder: &str) -> Result<i64> {
-        let (status, reply) =
-            self.rpc("/forceschedulers/force", "force", json!({"builderNames": [builder]})).await?;
-        let brid = reply["result"][1].as_object().and_then(|m| m.values().next()).and_then(Value::as_i64);
+        let (status, reply) = self
+            .rpc(
+                "/forceschedulers/force",
+                "force",
+                json!({"builderNames": [builder]}),
+            )
+            .await?;
+        let brid = reply["result"][1]
+            .as_object()
+            .and_then(|m| m.values().next())
+            .and_then(Value::as_i64);
         brid.ok_or_else(|| anyhow!("force failed: HTTP {status} {reply}"))
     }
 

@@ -67,16 +67,22 @@ impl BuildJob {
 
         let stop = self.shutdown.child_token();
         let user_stop = CancellationToken::new();
-        let watcher = self.watch_stop(buildid, user_stop.clone(), stop.clone()).await;
+        let watcher = self
+            .watch_stop(buildid, user_stop.clone(), stop.clone())
+            .await;
         let mut properties = self.initial_properties(buildid, number).await?;
         for (name, (value, source)) in &properties {
-            store.set_build_property(buildid, name, value, source).await?;
+            store
+                .set_build_property(buildid, name, value, source)
+                .await?;
         }
         ctx.events.build_properties(buildid, &properties).await;
         store.set_build_state_string(buildid, "building").await?;
         self.publish_build(buildid, "update").await;
 
-        let mut results = self.worker_preparation(buildid, &mut properties, &stop).await?;
+        let mut results = self
+            .worker_preparation(buildid, &mut properties, &stop)
+            .await?;
         let mut terminated = results != Results::Success;
         let mut failed_step: Option<String> = None;
         for step in &self.builder.steps {
@@ -128,7 +134,9 @@ impl BuildJob {
         let pattern = Pattern::new(["control", "builds", &buildid.to_string(), "stop"]);
         let subscription = self.ctx.events.bus().subscribe(&pattern).await;
         tokio::spawn(async move {
-            let Ok(mut subscription) = subscription else { return };
+            let Ok(mut subscription) = subscription else {
+                return;
+            };
             while let Some(event) = subscription.next().await {
                 if event.is_ok() {
                     tracing::info!(buildid, "build stop requested");
@@ -174,13 +182,25 @@ impl BuildJob {
             let opt = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
             set("branch", opt(&stamp.branch), "Build");
             set("revision", opt(&stamp.revision), "Build");
-            set("repository", Value::String(stamp.repository.clone()), "Build");
+            set(
+                "repository",
+                Value::String(stamp.repository.clone()),
+                "Build",
+            );
             set("codebase", Value::String(stamp.codebase.clone()), "Build");
             set("project", Value::String(stamp.project.clone()), "Build");
         }
-        set("buildername", Value::String(self.builder.name.clone()), "Builder");
+        set(
+            "buildername",
+            Value::String(self.builder.name.clone()),
+            "Builder",
+        );
         set("builderid", Value::from(self.builderid), "Builder");
-        set("workername", Value::String(self.worker.name.clone()), "Worker");
+        set(
+            "workername",
+            Value::String(self.worker.name.clone()),
+            "Worker",
+        );
         if let Some(basedir) = self.worker.info.get("basedir") {
             set("basedir", Value::String(basedir.clone()), "Worker");
             let builddir = format!("{basedir}/{}", self.builder.builddir);
@@ -196,7 +216,9 @@ impl BuildJob {
         properties: &mut Properties,
         stop: &CancellationToken,
     ) -> Result<Results> {
-        let stepid = self.begin_step(buildid, "worker_preparation", "preparing worker").await?;
+        let stepid = self
+            .begin_step(buildid, "worker_preparation", "preparing worker")
+            .await?;
         let mut log = LogWriter::create(self.ctx.clone(), stepid, "stdio").await?;
         let sc = StepContext {
             ctx: &self.ctx,
@@ -208,11 +230,17 @@ impl BuildJob {
             properties,
             stop,
         };
-        let mkdir = start_command::Command::Mkdir(PathsCommand { paths: vec![sc.workdir(None)] });
+        let mkdir = start_command::Command::Mkdir(PathsCommand {
+            paths: vec![sc.workdir(None)],
+        });
         let outcome = steps::run_remote(&sc, &mut log, mkdir, false).await?;
         log.finish().await?;
         let results = outcome.results();
-        let state = format!("worker {} ready{}", self.worker.name, steps::result_suffix(results));
+        let state = format!(
+            "worker {} ready{}",
+            self.worker.name,
+            steps::result_suffix(results)
+        );
         self.end_step(stepid, results, &state).await?;
         Ok(results)
     }
@@ -225,7 +253,9 @@ impl BuildJob {
         stop: &CancellationToken,
     ) -> Result<Results> {
         let description = steps::running_description(step);
-        let stepid = self.begin_step(buildid, &step.common().name, &description).await?;
+        let stepid = self
+            .begin_step(buildid, &step.common().name, &description)
+            .await?;
         let mut sc = StepContext {
             ctx: &self.ctx,
             worker: &self.worker,
@@ -259,7 +289,9 @@ impl BuildJob {
     async fn end_step(&self, stepid: i64, results: Results, state: &str) -> Result<()> {
         let store = &self.ctx.store;
         store.set_step_state_string(stepid, state).await?;
-        store.finish_step(stepid, results, false, now_epoch()).await?;
+        store
+            .finish_step(stepid, results, false, now_epoch())
+            .await?;
         self.publish_step(stepid, "finished").await;
         Ok(())
     }
@@ -294,7 +326,10 @@ impl BuildJob {
         if let Some(request) = store.buildrequest(brid).await? {
             ctx.events.buildrequest(&request, "complete").await;
         }
-        if store.maybe_complete_buildset(self.request.buildsetid, now).await?.is_some()
+        if store
+            .maybe_complete_buildset(self.request.buildsetid, now)
+            .await?
+            .is_some()
             && let Some(buildset) = store.buildset(self.request.buildsetid).await?
         {
             ctx.events.buildset(&buildset, "complete", None).await;

@@ -40,7 +40,13 @@ impl Distributor {
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Distributor {
-        Distributor { ctx, registry, wake: Arc::new(Notify::new()), tracker, shutdown }
+        Distributor {
+            ctx,
+            registry,
+            wake: Arc::new(Notify::new()),
+            tracker,
+            shutdown,
+        }
     }
 
     /// Runs until shutdown.
@@ -109,7 +115,10 @@ impl Distributor {
         }
         let mut by_builder: HashMap<i64, Vec<BuildRequest>> = HashMap::new();
         for request in pending {
-            by_builder.entry(request.builderid).or_default().push(request);
+            by_builder
+                .entry(request.builderid)
+                .or_default()
+                .push(request);
         }
         let paused: HashSet<String> = store
             .workers()
@@ -118,8 +127,12 @@ impl Distributor {
             .filter(|w| w.paused || w.graceful)
             .map(|w| w.name)
             .collect();
-        let ids: HashMap<String, i64> =
-            store.builders().await?.into_iter().map(|b| (b.name, b.builderid)).collect();
+        let ids: HashMap<String, i64> = store
+            .builders()
+            .await?
+            .into_iter()
+            .map(|b| (b.name, b.builderid))
+            .collect();
         // Builders whose oldest request waits longest go first, as Buildbot's default sorter.
         let mut builders: Vec<_> = config
             .builders
@@ -128,7 +141,11 @@ impl Distributor {
             .collect();
         builders.sort_by_key(|(_, requests)| requests.iter().map(|r| r.submitted_at).min());
         for (builder, mut requests) in builders {
-            requests.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.buildrequestid.cmp(&b.buildrequestid)));
+            requests.sort_by(|a, b| {
+                b.priority
+                    .cmp(&a.priority)
+                    .then(a.buildrequestid.cmp(&b.buildrequestid))
+            });
             for request in requests {
                 let Some(worker) = builder
                     .worker_names
@@ -140,7 +157,10 @@ impl Distributor {
                     break;
                 };
                 let brid = request.buildrequestid;
-                if !store.claim_buildrequest(brid, self.ctx.masterid, now_epoch()).await? {
+                if !store
+                    .claim_buildrequest(brid, self.ctx.masterid, now_epoch())
+                    .await?
+                {
                     worker.release(&builder.name);
                     continue;
                 }

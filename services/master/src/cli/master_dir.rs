@@ -14,7 +14,11 @@ pub const SAMPLE_CONFIG: &str = include_str!("templates/master.cfg.sample");
 
 /// DIR/master.cfg, or the path itself when it is a file.
 pub fn config_path(dir: &Path) -> PathBuf {
-    if dir.is_file() { dir.to_path_buf() } else { dir.join("master.cfg") }
+    if dir.is_file() {
+        dir.to_path_buf()
+    } else {
+        dir.join("master.cfg")
+    }
 }
 
 /// DIR/ferrobot.pid.
@@ -42,9 +46,13 @@ pub fn load_config(dir: &Path) -> Result<MasterConfig> {
 /// `create-master`: the directory, master.cfg.sample, and the database of the default URL.
 pub async fn create_master(dir: &Path, force: bool) -> Result<()> {
     if config_path(dir).is_file() && !force {
-        println!("{} already holds a master.cfg; leaving it alone", dir.display());
+        println!(
+            "{} already holds a master.cfg; leaving it alone",
+            dir.display()
+        );
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let sample = dir.join("master.cfg.sample");
     std::fs::write(&sample, SAMPLE_CONFIG)
         .map_err(|e| Error::io(format!("writing {}", sample.display()), e))?;
@@ -53,7 +61,10 @@ pub async fn create_master(dir: &Path, force: bool) -> Result<()> {
         Err(_) => "sqlite:///state.sqlite".to_owned(),
     };
     ferrobot_store::upgrade(&db_url, dir).await?;
-    println!("created master in {} (copy master.cfg.sample to master.cfg and edit it)", dir.display());
+    println!(
+        "created master in {} (copy master.cfg.sample to master.cfg and edit it)",
+        dir.display()
+    );
     Ok(())
 }
 
@@ -85,12 +96,27 @@ pub async fn upgrade_master(dir: &Path) -> Result<()> {
 pub fn running_pid(dir: &Path) -> Option<Pid> {
     let text = std::fs::read_to_string(pid_path(dir)).ok()?;
     let pid = Pid::from_raw(text.trim().parse().ok()?);
-    kill(pid, None).ok().map(|()| pid)
+    is_alive(pid).then_some(pid)
+}
+
+/// A process that exited but was not yet reaped by its parent (a zombie) counts as gone.
+fn is_alive(pid: Pid) -> bool {
+    if kill(pid, None).is_err() {
+        return false;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    state != Some("Z")
 }
 
 fn require_running(dir: &Path) -> Result<Pid> {
     running_pid(dir).ok_or_else(|| {
-        Error::BadRequest(format!("no master is running in {} (no live ferrobot.pid)", dir.display()))
+        Error::BadRequest(format!(
+            "no master is running in {} (no live ferrobot.pid)",
+            dir.display()
+        ))
     })
 }
 
@@ -99,9 +125,11 @@ pub async fn stop(dir: &Path) -> Result<()> {
     let pid = require_running(dir)?;
     kill(pid, Signal::SIGTERM).map_err(|e| Error::Internal(format!("cannot signal {pid}: {e}")))?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while kill(pid, None).is_ok() {
+    while is_alive(pid) {
         if tokio::time::Instant::now() > deadline {
-            return Err(Error::Internal(format!("master {pid} still running after 60 s")));
+            return Err(Error::Internal(format!(
+                "master {pid} still running after 60 s"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -118,7 +146,8 @@ pub async fn reconfig(dir: &Path) -> Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while tokio::time::Instant::now() < deadline {
         let text = std::fs::read(&log).unwrap_or_default();
-        let fresh = String::from_utf8_lossy(text.get(start as usize..).unwrap_or_default()).into_owned();
+        let fresh =
+            String::from_utf8_lossy(text.get(start as usize..).unwrap_or_default()).into_owned();
         if fresh.contains("reconfig complete") {
             println!("reconfig complete");
             return Ok(());
@@ -128,5 +157,7 @@ pub async fn reconfig(dir: &Path) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(Error::Internal("the master did not report on the reconfig within 30 s; see ferrobot.log".into()))
+    Err(Error::Internal(
+        "the master did not report on the reconfig within 30 s; see ferrobot.log".into(),
+    ))
 }

@@ -85,8 +85,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         CliCommand::Reconfig { dir } => master_dir::reconfig(&dir).await,
         CliCommand::Checkconfig { dir, dump } => master_dir::checkconfig(&dir, dump),
         CliCommand::UpgradeMaster { dir } => master_dir::upgrade_master(&dir).await,
-        CliCommand::Quickstart { dir, www_port, worker_port } => {
-            quickstart::quickstart(&dir, www_port, worker_port).await
-        }
+        CliCommand::Quickstart {
+            dir,
+            www_port,
+            worker_port,
+        } => quickstart::quickstart(&dir, www_port, worker_port).await,
     }
 }

@@ -45,8 +45,14 @@ fn create_sample_repo(repo: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(repo).map_err(|e| Error::io("creating the sample repository", e))?;
     git(repo, &["init", "-q", "-b", "main"])?;
-    write(&repo.join("build.sh"), "#!/bin/sh\necho \"building $(git rev-parse --short HEAD)\"\nls -l\n")?;
-    write(&repo.join("README"), "A sample repository for Ferrobot's quickstart. Commit here to start a build.\n")?;
+    write(
+        &repo.join("build.sh"),
+        "#!/bin/sh\necho \"building $(git rev-parse --short HEAD)\"\nls -l\n",
+    )?;
+    write(
+        &repo.join("README"),
+        "A sample repository for Ferrobot's quickstart. Commit here to start a build.\n",
+    )?;
     git(repo, &["add", "."])?;
     git(repo, &["commit", "-q", "-m", "Initial commit"])
 }
@@ -62,7 +68,8 @@ pub async fn quickstart(dir: &Path, www_port: u16, worker_port: u16) -> Result<(
     let master_dir = dir.join("master");
     let worker_dir = dir.join("worker");
     create_sample_repo(&repo)?;
-    std::fs::create_dir_all(&master_dir).map_err(|e| Error::io("creating the master directory", e))?;
+    std::fs::create_dir_all(&master_dir)
+        .map_err(|e| Error::io("creating the master directory", e))?;
     let password = format!("qs-{}", uuid::Uuid::new_v4().simple());
     let cfg_path = master_dir.join("master.cfg");
     if !cfg_path.exists() {
@@ -79,7 +86,12 @@ pub async fn quickstart(dir: &Path, www_port: u16, worker_port: u16) -> Result<(
         .iter()
         .find(|w| w.name == WORKER_NAME)
         .map(|w| w.password.clone())
-        .ok_or_else(|| Error::BadRequest(format!("{} has no worker {WORKER_NAME:?}", cfg_path.display())))?;
+        .ok_or_else(|| {
+            Error::BadRequest(format!(
+                "{} has no worker {WORKER_NAME:?}",
+                cfg_path.display()
+            ))
+        })?;
     let _telemetry = ferrobot_telemetry::init(&ferrobot_telemetry::Options {
         log_file: Some(log_path(&master_dir)),
         ..Default::default()
@@ -109,11 +121,18 @@ pub async fn quickstart(dir: &Path, www_port: u16, worker_port: u16) -> Result<(
     let url = format!("http://localhost:{}/", master.www_addr.port());
     println!();
     println!("Ferrobot is running at {url}");
-    println!("  master:  {} (log: {})", master_dir.display(), log_path(&master_dir).display());
+    println!(
+        "  master:  {} (log: {})",
+        master_dir.display(),
+        log_path(&master_dir).display()
+    );
     println!("  worker:  {}", worker_dir.display());
     println!("  sample repository: {}", repo.display());
     println!("A commit to the sample repository starts a build within seconds; try:");
-    println!("  cd {} && echo change >> README && git commit -qam change", repo.display());
+    println!(
+        "  cd {} && echo change >> README && git commit -qam change",
+        repo.display()
+    );
     println!("Force a build:");
     println!(
         "  curl -s -X POST -H 'Content-Type: application/json' {url}api/v2/forceschedulers/force \\\n    \

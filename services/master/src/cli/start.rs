@@ -21,7 +21,10 @@ pub async fn bind(interface: Option<&str>, port: u16, what: &str) -> Result<TcpL
 /// Runs the master in DIR until a stop signal.
 pub async fn start(dir: &Path, name: Option<String>) -> Result<()> {
     if let Some(pid) = running_pid(dir) {
-        return Err(Error::Conflict(format!("a master is already running in {} (pid {pid})", dir.display())));
+        return Err(Error::Conflict(format!(
+            "a master is already running in {} (pid {pid})",
+            dir.display()
+        )));
     }
     let _telemetry = ferrobot_telemetry::init(&ferrobot_telemetry::Options {
         log_file: Some(log_path(dir)),
@@ -32,12 +35,23 @@ pub async fn start(dir: &Path, name: Option<String>) -> Result<()> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    let www_listener = bind(config.www.interface.as_deref(), config.www.port, "the web server").await?;
+    let www_listener = bind(
+        config.www.interface.as_deref(),
+        config.www.port,
+        "the web server",
+    )
+    .await?;
     let worker_listener = bind(None, config.worker_port, "workers").await?;
     std::fs::write(pid_path(dir), std::process::id().to_string())
         .map_err(|e| Error::io("writing ferrobot.pid", e))?;
     let cancel = CancellationToken::new();
-    let options = MasterOptions { basedir: dir.to_path_buf(), config, name, www_listener, worker_listener };
+    let options = MasterOptions {
+        basedir: dir.to_path_buf(),
+        config,
+        name,
+        www_listener,
+        worker_listener,
+    };
     let outcome = run_until_signal(options, cancel).await;
     let _ = std::fs::remove_file(pid_path(dir));
     outcome

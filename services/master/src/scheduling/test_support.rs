@@ -2,6 +2,7 @@
 //! change source tests.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -74,6 +75,8 @@ pub async fn next_event_within(
     Ok(event)
 }
 
+static NEXT_REVISION: AtomicU64 = AtomicU64::new(1);
+
 /// Stores a change on `branch`; publishes its event only when `publish` is set.
 pub async fn add_change(
     ctx: &Context,
@@ -85,7 +88,11 @@ pub async fn add_change(
         .add_change(&NewChange {
             author: "A U Thor <author@example.com>".into(),
             comments: "a change".into(),
-            revision: Some(format!("rev-{}", branch.unwrap_or("default"))),
+            // Distinct revisions give each change its own source stamp.
+            revision: Some(format!(
+                "rev-{}",
+                NEXT_REVISION.fetch_add(1, Ordering::Relaxed)
+            )),
             when_timestamp: 1_700_000_000,
             branch: branch.map(str::to_owned),
             repository: "https://example.com/repo.git".into(),

@@ -109,7 +109,10 @@ impl WorkerConnection {
         if self.closed.is_cancelled() {
             return None;
         }
-        let command_id = self.next_command.fetch_add(1, Ordering::Relaxed).to_string();
+        let command_id = self
+            .next_command
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string();
         // Bounded so a worker flooding output is slowed down rather than buffered without limit.
         let (tx, rx) = mpsc::channel(64);
         self.lock_pending().insert(command_id.clone(), tx);
@@ -118,7 +121,11 @@ impl WorkerConnection {
             builder_name: builder_name.to_owned(),
             command: Some(command),
         });
-        let remote = RemoteCommand { command_id, events: rx, connection: self.clone() };
+        let remote = RemoteCommand {
+            command_id,
+            events: rx,
+            connection: self.clone(),
+        };
         if !self.send(body).await {
             return None;
         }
@@ -156,7 +163,9 @@ impl WorkerConnection {
     /// builder and worker, at most `max_builds` in all).
     pub fn try_reserve(&self, builder: &str) -> bool {
         let mut busy = self.lock_busy();
-        let full = self.max_builds.is_some_and(|max| busy.len() >= max as usize);
+        let full = self
+            .max_builds
+            .is_some_and(|max| busy.len() >= max as usize);
         if full || busy.contains(builder) || self.closed.is_cancelled() {
             return false;
         }
@@ -174,12 +183,18 @@ impl WorkerConnection {
         self.lock_busy().len()
     }
 
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<CommandEvent>>> {
-        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock_pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<CommandEvent>>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock_busy(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.busy_builders.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.busy_builders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -206,7 +221,10 @@ impl WorkerRegistry {
     /// Removes this exact connection (not a newer one of the same worker).
     pub fn remove(&self, connection: &Arc<WorkerConnection>) {
         let mut connections = self.lock();
-        if connections.get(&connection.name).is_some_and(|c| Arc::ptr_eq(c, connection)) {
+        if connections
+            .get(&connection.name)
+            .is_some_and(|c| Arc::ptr_eq(c, connection))
+        {
             connections.remove(&connection.name);
         }
         drop(connections);
@@ -229,6 +247,8 @@ impl WorkerRegistry {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<WorkerConnection>>> {
-        self.connections.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use ferrobot_protocol::v1::worker_service_server::WorkerService;
 use ferrobot_protocol::v1::{
-    Hello, MasterMessage, Refused, Welcome, WorkerMessage, master_message,
-    worker_message,
+    Hello, MasterMessage, Refused, Welcome, WorkerMessage, master_message, worker_message,
 };
 use futures::Stream;
 use tokio::sync::mpsc;
@@ -71,12 +70,15 @@ impl WorkerServer {
         let store = &self.ctx.store;
         let workerid = store.find_or_create_worker(&hello.name).await?;
         let mut info: BTreeMap<String, String> = hello.info.clone().into_iter().collect();
-        info.entry("basedir".into()).or_insert(hello.basedir.clone());
+        info.entry("basedir".into())
+            .or_insert(hello.basedir.clone());
         let stored_info = info
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
-        store.worker_connected(workerid, self.ctx.masterid, &stored_info).await?;
+        store
+            .worker_connected(workerid, self.ctx.masterid, &stored_info)
+            .await?;
         let connection = Arc::new(WorkerConnection::new(
             workerid,
             hello.name.clone(),
@@ -105,13 +107,18 @@ impl WorkerService for WorkerServer {
         &self,
         request: Request<Streaming<WorkerMessage>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
-        let peer = request.remote_addr().map(|a| a.to_string()).unwrap_or_default();
+        let peer = request
+            .remote_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let mut incoming = request.into_inner();
         let first = tokio::time::timeout(HELLO_TIMEOUT, incoming.next())
             .await
             .map_err(|_| Status::deadline_exceeded("no hello within 30 s"))?;
         let hello = match first {
-            Some(Ok(WorkerMessage { body: Some(worker_message::Body::Hello(hello)) })) => hello,
+            Some(Ok(WorkerMessage {
+                body: Some(worker_message::Body::Hello(hello)),
+            })) => hello,
             Some(Ok(_)) => return Err(Status::invalid_argument("first message must be hello")),
             Some(Err(status)) => return Err(status),
             None => return Err(Status::cancelled("worker closed before hello")),
@@ -122,7 +129,11 @@ impl WorkerService for WorkerServer {
             Err(reason) => {
                 tracing::warn!(worker = %hello.name, %peer, %reason, "worker refused");
                 let refused = master_message::Body::Refused(Refused { reason });
-                let _ = tx.send(MasterMessage { body: Some(refused) }).await;
+                let _ = tx
+                    .send(MasterMessage {
+                        body: Some(refused),
+                    })
+                    .await;
                 drop(tx);
                 return Ok(Response::new(Box::pin(ReceiverStream::new(rx).map(Ok))));
             }
@@ -134,9 +145,16 @@ impl WorkerService for WorkerServer {
             buffer_timeout_ms: BUFFER_TIMEOUT_MS,
             max_line_length: MAX_LINE_LENGTH,
         });
-        let _ = tx.send(MasterMessage { body: Some(welcome) }).await;
+        let _ = tx
+            .send(MasterMessage {
+                body: Some(welcome),
+            })
+            .await;
         let name = hello.name.clone();
-        let connection = self.register(hello, max_builds, tx).await.map_err(Status::from)?;
+        let connection = self
+            .register(hello, max_builds, tx)
+            .await
+            .map_err(Status::from)?;
         tracing::info!(worker = %name, %peer, "worker connected");
         // Our side of the stream ends with the session, even while builds still hold the connection.
         let closed = connection.closed.clone();
@@ -151,7 +169,10 @@ impl WorkerService for WorkerServer {
             registry.remove(&connection);
             tracing::info!(worker = %connection.name, "worker disconnected");
             let store = &ctx.store;
-            if let Err(error) = store.worker_disconnected(connection.workerid, ctx.masterid).await {
+            if let Err(error) = store
+                .worker_disconnected(connection.workerid, ctx.masterid)
+                .await
+            {
                 tracing::warn!(worker = %connection.name, %error, "disconnect not recorded");
             }
             if let Ok(Some(worker)) = store.worker(connection.workerid).await {
@@ -163,7 +184,10 @@ impl WorkerService for WorkerServer {
 }
 
 /// Routes the worker's messages until its stream ends or the session is closed from our side.
-async fn pump_worker_messages(connection: &Arc<WorkerConnection>, mut incoming: Streaming<WorkerMessage>) {
+async fn pump_worker_messages(
+    connection: &Arc<WorkerConnection>,
+    mut incoming: Streaming<WorkerMessage>,
+) {
     loop {
         let message = tokio::select! {
             message = incoming.next() => message,
@@ -185,7 +209,9 @@ async fn pump_worker_messages(connection: &Arc<WorkerConnection>, mut incoming: 
             }
             worker_message::Body::Complete(done) => {
                 let error = (!done.error.is_empty()).then_some(done.error);
-                connection.deliver(&done.command_id, CommandEvent::Complete(error)).await;
+                connection
+                    .deliver(&done.command_id, CommandEvent::Complete(error))
+                    .await;
             }
             worker_message::Body::Keepalive(_) => {}
             worker_message::Body::ShutdownRequest(_) => {

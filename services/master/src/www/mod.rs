@@ -5,17 +5,17 @@
 //! Everything is read from the store, so any `www` master answers for the whole cluster;
 //! control actions are written to the store or routed over the bus (design invariant 5).
 
-pub mod fetch;
-pub mod force;
-pub mod forcesched;
-pub mod logs;
-pub mod pages;
-pub mod paths;
-pub mod query;
-pub mod resolve;
-pub mod resources;
-pub mod rest;
-pub mod rpc;
+mod fetch;
+mod force;
+mod forcesched;
+mod logs;
+mod pages;
+mod paths;
+mod query;
+mod resolve;
+mod resources;
+mod rest;
+mod rpc;
 
 #[cfg(test)]
 mod tests;

@@ -4,13 +4,12 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ferrobot_bus::Topic;
 use ferrobot_model::Scheduler;
 use serde_json::{Map, Value, json};
 
 use crate::context::Context;
 use crate::www::paths::Endpoint;
-use crate::www::{fetch, force, forcesched, resolve};
+use crate::www::{force, forcesched, resolve};
 use crate::{Error, ErrorCode};
 
 /// JSON-RPC 2.0 error codes.
@@ -231,11 +230,9 @@ async fn dispatch(
                 .await?;
             // The master running the scheduler learns of the change from this event
             // (Buildbot's `schedulers.<id>.updated`).
-            let updated = fetch::to_json(&scheduler(ctx, *schedulerid).await?)?;
-            let topic = Topic::new(["schedulers", &schedulerid.to_string(), "updated"]);
-            if let Err(error) = ctx.events.bus().publish(&topic, &updated).await {
-                tracing::warn!(topic = %topic, %error, "event not published");
-            }
+            ctx.events
+                .scheduler(&scheduler(ctx, *schedulerid).await?)
+                .await;
             Ok(Value::Null)
         }
         (Endpoint::BuildRequest(brid), "cancel") => {

@@ -7,7 +7,10 @@ use crate::shell_builders;
 
 #[tokio::test]
 async fn forced_build_runs_on_the_worker_and_its_log_reads_back() -> anyhow::Result<()> {
-    let cfg = shell_builders(&[("hello", &["echo hello-from-test", "printf 'line-%d\\n' 1 2 3"])]);
+    let cfg = shell_builders(&[(
+        "hello",
+        &["echo hello-from-test", "printf 'line-%d\\n' 1 2 3"],
+    )]);
     let sandbox = Sandbox::start(&cfg).await?;
     let worker = sandbox.add_worker("w1", "pw").await?;
     sandbox.wait_worker_connected("w1").await?;
@@ -20,15 +23,28 @@ async fn forced_build_runs_on_the_worker_and_its_log_reads_back() -> anyhow::Res
 
     let buildid = build["buildid"].as_i64().expect("buildid");
     let steps = sandbox.get(&format!("/builds/{buildid}/steps")).await?;
-    let names: Vec<&str> = steps["steps"].as_array().expect("steps").iter().filter_map(|s| s["name"].as_str()).collect();
+    let names: Vec<&str> = steps["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
     assert_eq!(names, ["worker_preparation", "s0", "s1"]);
-    assert!(steps["steps"].as_array().expect("steps").iter().all(|s| s["results"] == json!(0)));
+    assert!(
+        steps["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .all(|s| s["results"] == json!(0))
+    );
 
     let text = sandbox.build_log_text(buildid).await?;
     assert!(text.contains("hello-from-test"), "log: {text}");
     assert!(text.contains("line-1\nline-2\nline-3\n"), "log: {text}");
 
-    let properties = sandbox.get(&format!("/builds/{buildid}/properties")).await?;
+    let properties = sandbox
+        .get(&format!("/builds/{buildid}/properties"))
+        .await?;
     let props = &properties["properties"][0];
     assert_eq!(props["buildername"][0], json!("hello"));
     assert_eq!(props["workername"][0], json!("w1"));
@@ -37,14 +53,19 @@ async fn forced_build_runs_on_the_worker_and_its_log_reads_back() -> anyhow::Res
 
     let second = sandbox.force("hello").await?;
     let build = sandbox.wait_request_done(second).await?;
-    assert_eq!(build["number"], json!(2), "build numbers count up per builder");
+    assert_eq!(
+        build["number"],
+        json!(2),
+        "build numbers count up per builder"
+    );
     worker.stop().await;
     sandbox.stop().await;
     Ok(())
 }
 
 #[tokio::test]
-async fn a_failing_step_fails_the_build_and_later_steps_still_run_unless_halted() -> anyhow::Result<()> {
+async fn a_failing_step_fails_the_build_and_later_steps_still_run_unless_halted()
+-> anyhow::Result<()> {
     let body = r#"
 f = util.BuildFactory()
 f.addStep(steps.ShellCommand(name="fails", command="echo before; exit 3"))
@@ -66,21 +87,44 @@ c['schedulers'] = [schedulers.ForceScheduler(name="force", builderNames=["failin
     let worker = sandbox.add_worker("w1", "pw").await?;
     sandbox.wait_worker_connected("w1").await?;
 
-    let failing = sandbox.wait_request_done(sandbox.force("failing").await?).await?;
+    let failing = sandbox
+        .wait_request_done(sandbox.force("failing").await?)
+        .await?;
     assert_eq!(failing["results"], json!(2), "FAILURE: {failing}");
-    let steps = sandbox.get(&format!("/builds/{}/steps", failing["buildid"])).await?;
+    let steps = sandbox
+        .get(&format!("/builds/{}/steps", failing["buildid"]))
+        .await?;
     let steps = steps["steps"].as_array().expect("steps");
-    assert_eq!(steps.len(), 3, "the step after a failure without haltOnFailure runs");
+    assert_eq!(
+        steps.len(),
+        3,
+        "the step after a failure without haltOnFailure runs"
+    );
     assert_eq!(steps[1]["results"], json!(2));
     assert_eq!(steps[2]["results"], json!(0));
 
-    let halting = sandbox.wait_request_done(sandbox.force("halting").await?).await?;
+    let halting = sandbox
+        .wait_request_done(sandbox.force("halting").await?)
+        .await?;
     assert_eq!(halting["results"], json!(2));
-    let steps = sandbox.get(&format!("/builds/{}/steps", halting["buildid"])).await?;
-    let names: Vec<&str> = steps["steps"].as_array().expect("steps").iter().filter_map(|s| s["name"].as_str()).collect();
-    assert_eq!(names, ["worker_preparation", "halts", "cleanup"], "halt skips all but alwaysRun steps");
+    let steps = sandbox
+        .get(&format!("/builds/{}/steps", halting["buildid"]))
+        .await?;
+    let names: Vec<&str> = steps["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["worker_preparation", "halts", "cleanup"],
+        "halt skips all but alwaysRun steps"
+    );
 
-    let warning = sandbox.wait_request_done(sandbox.force("warning").await?).await?;
+    let warning = sandbox
+        .wait_request_done(sandbox.force("warning").await?)
+        .await?;
     assert_eq!(warning["results"], json!(1), "warnOnFailure makes WARNINGS");
     worker.stop().await;
     sandbox.stop().await;
@@ -97,18 +141,73 @@ async fn stopping_a_running_build_cancels_it() -> anyhow::Result<()> {
     let pattern = ferrobot_bus::Pattern::parse("logs.*.append", '.');
     sandbox
         .wait_until(&pattern, || async {
-            let builds = sandbox.get(&format!("/builds?buildrequestid={brid}")).await?;
-            let Some(buildid) = builds["builds"][0]["buildid"].as_i64() else { return Ok(false) };
+            let builds = sandbox
+                .get(&format!("/builds?buildrequestid={brid}"))
+                .await?;
+            let Some(buildid) = builds["builds"][0]["buildid"].as_i64() else {
+                return Ok(false);
+            };
             Ok(sandbox.build_log_text(buildid).await?.contains("started"))
         })
         .await?;
-    let builds = sandbox.get(&format!("/builds?buildrequestid={brid}")).await?;
+    let builds = sandbox
+        .get(&format!("/builds?buildrequestid={brid}"))
+        .await?;
     let buildid = builds["builds"][0]["buildid"].as_i64().expect("buildid");
-    let (status, reply) = sandbox.rpc(&format!("/builds/{buildid}"), "stop", json!({"reason": "test"})).await?;
+    let (status, reply) = sandbox
+        .rpc(
+            &format!("/builds/{buildid}"),
+            "stop",
+            json!({"reason": "test"}),
+        )
+        .await?;
     assert_eq!(status, 200, "stop reply: {reply}");
     let build = sandbox.wait_request_done(brid).await?;
     assert_eq!(build["results"], json!(6), "CANCELLED: {build}");
     worker.stop().await;
+    sandbox.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn cancelling_a_pending_request_completes_it_cancelled_without_a_build() -> anyhow::Result<()>
+{
+    let cfg = shell_builders(&[("idle", &["echo never"])]);
+    let sandbox = Sandbox::start(&cfg).await?;
+    // No worker: the request stays pending until it is cancelled.
+    let brid = sandbox.force("idle").await?;
+    let (status, reply) = sandbox
+        .rpc(
+            &format!("/buildrequests/{brid}"),
+            "cancel",
+            json!({"reason": "not needed"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "cancel reply: {reply}");
+    let pattern = ferrobot_bus::Pattern::parse("buildrequests.*.complete", '.');
+    sandbox
+        .wait_until(&pattern, || async {
+            let request = sandbox.get(&format!("/buildrequests/{brid}")).await?;
+            Ok(request["buildrequests"][0]["complete"] == json!(true))
+        })
+        .await?;
+    let request = sandbox.get(&format!("/buildrequests/{brid}")).await?;
+    assert_eq!(
+        request["buildrequests"][0]["results"],
+        json!(6),
+        "CANCELLED: {request}"
+    );
+    let builds = sandbox
+        .get(&format!("/builds?buildrequestid={brid}"))
+        .await?;
+    assert_eq!(builds["builds"], json!([]), "no build ran");
+    let buildset = sandbox
+        .get(&format!(
+            "/buildsets/{}",
+            request["buildrequests"][0]["buildsetid"]
+        ))
+        .await?;
+    assert_eq!(buildset["buildsets"][0]["complete"], json!(true));
     sandbox.stop().await;
     Ok(())
 }

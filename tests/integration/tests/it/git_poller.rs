@@ -30,7 +30,9 @@ c['builders'] = [util.BuilderConfig(name="checkout", workernames=["w1"], factory
     sandbox
         .wait_until(&Pattern::parse("changes.*.new", '.'), || async {
             let sources = sandbox.get("/changesources").await?;
-            Ok(sources["changesources"].as_array().is_some_and(|s| !s.is_empty()))
+            Ok(sources["changesources"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty()))
         })
         .await?;
 
@@ -39,25 +41,37 @@ c['builders'] = [util.BuilderConfig(name="checkout", workernames=["w1"], factory
         let sandbox = &sandbox;
         move || async move {
             let builds = sandbox.get("/builds?complete=true").await?;
-            Ok(builds["builds"].as_array().is_some_and(|b| b.len() >= count))
+            Ok(builds["builds"]
+                .as_array()
+                .is_some_and(|b| b.len() >= count))
         }
     };
-    sandbox.wait_until(&Pattern::parse("builds.*.finished", '.'), finished(1)).await?;
+    sandbox
+        .wait_until(&Pattern::parse("builds.*.finished", '.'), finished(1))
+        .await?;
     let changes = sandbox.get("/changes").await?;
     let changes = changes["changes"].as_array().expect("changes");
     assert_eq!(changes.len(), 1, "one change for one commit: {changes:?}");
     assert_eq!(changes[0]["revision"], json!(revision));
     assert_eq!(changes[0]["branch"], json!("main"));
     assert_eq!(changes[0]["comments"], json!("second commit"));
-    assert_eq!(changes[0]["author"], json!("Test Author <author@example.invalid>"));
+    assert_eq!(
+        changes[0]["author"],
+        json!("Test Author <author@example.invalid>")
+    );
     assert_eq!(changes[0]["files"], json!(["second.txt"]));
 
     let third = commit(&repo, "third.txt", "third commit")?;
-    sandbox.wait_until(&Pattern::parse("builds.*.finished", '.'), finished(2)).await?;
+    sandbox
+        .wait_until(&Pattern::parse("builds.*.finished", '.'), finished(2))
+        .await?;
     let builds = sandbox.get("/builds?property=got_revision").await?;
     let builds = builds["builds"].as_array().expect("builds");
     assert_eq!(builds.len(), 2, "exactly one build per commit: {builds:?}");
-    assert!(builds.iter().all(|b| b["results"] == json!(0)), "{builds:?}");
+    assert!(
+        builds.iter().all(|b| b["results"] == json!(0)),
+        "{builds:?}"
+    );
     assert_eq!(builds[0]["properties"]["got_revision"][0], json!(revision));
     assert_eq!(builds[1]["properties"]["got_revision"][0], json!(third));
     worker.stop().await;

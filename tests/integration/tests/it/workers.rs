@@ -7,7 +7,8 @@ use serde_json::json;
 use crate::shell_builders;
 
 #[tokio::test]
-async fn a_worker_with_a_wrong_password_or_name_is_refused_and_the_master_keeps_serving() -> anyhow::Result<()> {
+async fn a_worker_with_a_wrong_password_or_name_is_refused_and_the_master_keeps_serving()
+-> anyhow::Result<()> {
     let cfg = shell_builders(&[("hello", &["echo hi"])]);
     let sandbox = Sandbox::start(&cfg).await?;
     let impostor = sandbox.add_worker("w1", "wrong").await?;
@@ -16,9 +17,19 @@ async fn a_worker_with_a_wrong_password_or_name_is_refused_and_the_master_keeps_
     let good = sandbox.add_worker("w1", "pw").await?;
     sandbox.wait_worker_connected("w1").await?;
     let workers = sandbox.get("/workers").await?;
-    let names: Vec<&str> = workers["workers"].as_array().expect("workers").iter().filter_map(|w| w["name"].as_str()).collect();
-    assert!(!names.contains(&"nobody"), "an unknown worker is not recorded: {names:?}");
-    let build = sandbox.wait_request_done(sandbox.force("hello").await?).await?;
+    let names: Vec<&str> = workers["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .filter_map(|w| w["name"].as_str())
+        .collect();
+    assert!(
+        !names.contains(&"nobody"),
+        "an unknown worker is not recorded: {names:?}"
+    );
+    let build = sandbox
+        .wait_request_done(sandbox.force("hello").await?)
+        .await?;
     assert_eq!(build["results"], json!(0));
     impostor.stop().await;
     stranger.stop().await;
@@ -32,7 +43,9 @@ async fn a_worker_lost_mid_build_ends_it_retry_and_the_request_runs_again() -> a
     // The first attempt leaves a marker and hangs; the second sees the marker and succeeds.
     let cfg = shell_builders(&[(
         "flaky",
-        &["if [ -e ../../marker ]; then echo second-attempt; else touch ../../marker; echo first-attempt; sleep 600; fi"],
+        &[
+            "if [ -e ../../marker ]; then echo second-attempt; else touch ../../marker; echo first-attempt; sleep 600; fi",
+        ],
     )]);
     let sandbox = Sandbox::start(&cfg).await?;
     let worker = sandbox.add_worker("w1", "pw").await?;
@@ -40,26 +53,53 @@ async fn a_worker_lost_mid_build_ends_it_retry_and_the_request_runs_again() -> a
     let brid = sandbox.force("flaky").await?;
     let marker = worker.basedir.join("marker");
     sandbox
-        .wait_until(&Pattern::parse("logs.*.append", '.'), || async { Ok(marker.exists()) })
+        .wait_until(&Pattern::parse("logs.*.append", '.'), || async {
+            Ok(marker.exists())
+        })
         .await?;
     worker.stop().await;
 
     sandbox
-        .wait_until(&Pattern::parse("buildrequests.*.unclaimed", '.'), || async {
-            let builds = sandbox.get(&format!("/builds?buildrequestid={brid}")).await?;
-            Ok(builds["builds"][0]["results"] == json!(5))
-        })
+        .wait_until(
+            &Pattern::parse("buildrequests.*.unclaimed", '.'),
+            || async {
+                let builds = sandbox
+                    .get(&format!("/builds?buildrequestid={brid}"))
+                    .await?;
+                Ok(builds["builds"][0]["results"] == json!(5))
+            },
+        )
         .await?;
     let request = sandbox.get(&format!("/buildrequests/{brid}")).await?;
-    assert_eq!(request["buildrequests"][0]["complete"], json!(false), "a RETRY leaves the request pending");
+    assert_eq!(
+        request["buildrequests"][0]["complete"],
+        json!(false),
+        "a RETRY leaves the request pending"
+    );
 
     let worker = sandbox.add_worker("w1", "pw").await?;
     let build = sandbox.wait_request_done(brid).await?;
     assert_eq!(build["results"], json!(0), "second build: {build}");
-    let builds = sandbox.get(&format!("/builds?buildrequestid={brid}")).await?;
-    let results: Vec<_> = builds["builds"].as_array().expect("builds").iter().map(|b| b["results"].clone()).collect();
-    assert_eq!(results, [json!(5), json!(0)], "one RETRY build, then one SUCCESS");
-    assert!(sandbox.build_log_text(build["buildid"].as_i64().expect("id")).await?.contains("second-attempt"));
+    let builds = sandbox
+        .get(&format!("/builds?buildrequestid={brid}"))
+        .await?;
+    let results: Vec<_> = builds["builds"]
+        .as_array()
+        .expect("builds")
+        .iter()
+        .map(|b| b["results"].clone())
+        .collect();
+    assert_eq!(
+        results,
+        [json!(5), json!(0)],
+        "one RETRY build, then one SUCCESS"
+    );
+    assert!(
+        sandbox
+            .build_log_text(build["buildid"].as_i64().expect("id"))
+            .await?
+            .contains("second-attempt")
+    );
     worker.stop().await;
     sandbox.stop().await;
     Ok(())

@@ -4,7 +4,9 @@ use ferrobot_config::{Command, GitMethod, GitMode, GitStepConfig};
 use ferrobot_model::Results;
 use ferrobot_protocol::v1::{PathCommand, PathsCommand, start_command};
 
-use super::{ShellOutcome, StepContext, result_suffix, run_remote, run_remote_shell, shell_command};
+use super::{
+    ShellOutcome, StepContext, result_suffix, run_remote, run_remote_shell, shell_command,
+};
 use crate::Result;
 use crate::building::log_writer::LogWriter;
 
@@ -14,7 +16,8 @@ pub async fn run(sc: &mut StepContext<'_>, config: &GitStepConfig) -> Result<(Re
     let outcome = checkout(sc, &mut log, config).await?;
     let results = match outcome {
         Ok(revision) => {
-            sc.set_property("got_revision", serde_json::Value::String(revision), "Git").await?;
+            sc.set_property("got_revision", serde_json::Value::String(revision), "Git")
+                .await?;
             Results::Success
         }
         Err(failed) => failed.results(),
@@ -39,23 +42,44 @@ async fn checkout(
     let workdir = sc.workdir(config.common.workdir.as_deref());
     let branch = property(sc, "branch").unwrap_or(&config.branch).to_owned();
     let revision = property(sc, "revision").map(str::to_owned);
-    let run = |argv: Vec<String>| shell_command(workdir.clone(), &Command::Argv(argv), &Default::default(), config.timeout_s, None);
-    let git = |args: &[&str]| run(std::iter::once("git").chain(args.iter().copied()).map(str::to_owned).collect());
+    let run = |argv: Vec<String>| {
+        shell_command(
+            workdir.clone(),
+            &Command::Argv(argv),
+            &Default::default(),
+            config.timeout_s,
+            None,
+        )
+    };
+    let git = |args: &[&str]| {
+        run(std::iter::once("git")
+            .chain(args.iter().copied())
+            .map(str::to_owned)
+            .collect())
+    };
 
     if config.mode == GitMode::Full && config.method == GitMethod::Clobber {
-        let rmdir = start_command::Command::Rmdir(PathsCommand { paths: vec![workdir.clone()] });
+        let rmdir = start_command::Command::Rmdir(PathsCommand {
+            paths: vec![workdir.clone()],
+        });
         let outcome = run_remote(sc, log, rmdir, false).await?;
         if outcome.results() != Results::Success {
             return Ok(Err(outcome));
         }
     }
-    let stat = start_command::Command::Stat(PathCommand { path: format!("{workdir}/.git") });
+    let stat = start_command::Command::Stat(PathCommand {
+        path: format!("{workdir}/.git"),
+    });
     let probe = run_remote(sc, log, stat, false).await?;
     if probe.lost || probe.interrupted {
         return Ok(Err(probe));
     }
     let mut commands: Vec<Vec<String>> = Vec::new();
-    let owned = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<String>>();
+    let owned = |args: &[&str]| {
+        args.iter()
+            .map(|a| (*a).to_owned())
+            .collect::<Vec<String>>()
+    };
     if probe.rc == Some(0) {
         match (config.mode, config.method) {
             (GitMode::Full, GitMethod::Fresh | GitMethod::Copy) => {
@@ -65,7 +89,12 @@ async fn checkout(
             _ => {}
         }
         commands.push(owned(&["fetch", "-f", "-t", &config.repourl, &branch]));
-        commands.push(owned(&["reset", "--hard", revision.as_deref().unwrap_or("FETCH_HEAD"), "--"]));
+        commands.push(owned(&[
+            "reset",
+            "--hard",
+            revision.as_deref().unwrap_or("FETCH_HEAD"),
+            "--",
+        ]));
     } else {
         let mut clone = owned(&["clone"]);
         if branch != "HEAD" {

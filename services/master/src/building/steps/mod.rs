@@ -46,12 +46,24 @@ impl StepContext<'_> {
     }
 
     /// Sets a build property, persisting it and announcing the change.
-    pub async fn set_property(&mut self, name: &str, value: serde_json::Value, source: &str) -> Result<()> {
-        self.ctx.store.set_build_property(self.buildid, name, &value, source).await?;
+    pub async fn set_property(
+        &mut self,
+        name: &str,
+        value: serde_json::Value,
+        source: &str,
+    ) -> Result<()> {
+        self.ctx
+            .store
+            .set_build_property(self.buildid, name, &value, source)
+            .await?;
         let mut changed = Properties::new();
         changed.insert(name.to_owned(), (value.clone(), source.to_owned()));
-        self.properties.insert(name.to_owned(), (value, source.to_owned()));
-        self.ctx.events.build_properties(self.buildid, &changed).await;
+        self.properties
+            .insert(name.to_owned(), (value, source.to_owned()));
+        self.ctx
+            .events
+            .build_properties(self.buildid, &changed)
+            .await;
         Ok(())
     }
 }
@@ -97,7 +109,13 @@ pub async fn run_remote_shell(
     command: ShellCommand,
     capture_stdout: bool,
 ) -> Result<ShellOutcome> {
-    run_remote(sc, log, start_command::Command::Shell(command), capture_stdout).await
+    run_remote(
+        sc,
+        log,
+        start_command::Command::Shell(command),
+        capture_stdout,
+    )
+    .await
 }
 
 /// Runs one remote command of any kind, streaming its output into `log`.
@@ -135,7 +153,9 @@ pub async fn run_remote(
                         Some(command_update::Update::Output(output)) => {
                             let stream = Stream::try_from(output.stream).unwrap_or(Stream::Stdout);
                             if capture_stdout && stream == Stream::Stdout {
-                                outcome.stdout.push_str(&String::from_utf8_lossy(&output.data));
+                                outcome
+                                    .stdout
+                                    .push_str(&String::from_utf8_lossy(&output.data));
                             }
                             log.push(stream, &output.data);
                         }
@@ -191,8 +211,15 @@ pub fn shell_command(
         workdir,
         argv,
         shell,
-        env: env.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect(),
-        unset_env: env.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k.clone()).collect(),
+        env: env
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+            .collect(),
+        unset_env: env
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.clone())
+            .collect(),
         want_stdout: true,
         want_stderr: true,
         timeout_s: timeout_s.unwrap_or(0.0),

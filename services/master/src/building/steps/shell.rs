@@ -21,7 +21,10 @@ pub fn describe(command: &Command) -> String {
 }
 
 /// Runs the command in the step's working directory with a `stdio` log.
-pub async fn run(sc: &mut StepContext<'_>, config: &ShellCommandConfig) -> Result<(Results, String)> {
+pub async fn run(
+    sc: &mut StepContext<'_>,
+    config: &ShellCommandConfig,
+) -> Result<(Results, String)> {
     let mut log = LogWriter::create(sc.ctx.clone(), sc.stepid, "stdio").await?;
     let mut command = shell_command(
         sc.workdir(config.common.workdir.as_deref()),

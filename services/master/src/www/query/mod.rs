@@ -177,17 +177,6 @@ pub struct Page {
 }
 
 impl Query {
-    /// Filters, counts, orders, pages and projects a collection.
-    pub fn apply(&self, items: Vec<Value>) -> Page {
-        let mut page = self.page(items);
-        page.items = page
-            .items
-            .into_iter()
-            .map(|item| self.project(item))
-            .collect();
-        page
-    }
-
     /// Filters, counts, orders and pages a collection, leaving every field in place so the
     /// caller can still read ids (to fill in properties) before [`Query::project`].
     pub fn page(&self, items: Vec<Value>) -> Page {
