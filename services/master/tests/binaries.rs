@@ -214,3 +214,147 @@ fn checkconfig_names_the_file_line_and_column_of_an_error() {
     assert!(stderr.contains("master.cfg:2:"), "stderr: {stderr}");
     assert!(stderr.contains("bogus"), "stderr: {stderr}");
 }
+
+#[test]
+fn every_command_has_help() {
+    for command in [
+        vec!["--help"],
+        vec!["create-master", "--help"],
+        vec!["start", "--help"],
+        vec!["stop", "--help"],
+        vec!["reconfig", "--help"],
+        vec!["checkconfig", "--help"],
+        vec!["upgrade-master", "--help"],
+        vec!["quickstart", "--help"],
+    ] {
+        let output = run(&ferrobot(), &command);
+        assert!(output.status.success(), "ferrobot {command:?}: {output:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage"),
+            "ferrobot {command:?}"
+        );
+    }
+    for command in [
+        vec!["--help"],
+        vec!["create-worker", "--help"],
+        vec!["start", "--help"],
+        vec!["stop", "--help"],
+    ] {
+        let output = run(&ferrobot_worker(), &command);
+        assert!(
+            output.status.success(),
+            "ferrobot-worker {command:?}: {output:?}"
+        );
+    }
+}
+
+#[test]
+fn upgrade_master_creates_the_database_and_refuses_a_missing_config() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().to_str().expect("path");
+    let refused = run(&ferrobot(), &["upgrade-master", dir]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("master.cfg does not exist"),
+        "{refused:?}"
+    );
+    std::fs::write(
+        tmp.path().join("master.cfg"),
+        master_cfg(free_port(), free_port(), "true"),
+    )
+    .expect("write");
+    let upgraded = run(&ferrobot(), &["upgrade-master", dir]);
+    assert!(upgraded.status.success(), "{upgraded:?}");
+    assert!(tmp.path().join("state.sqlite").exists());
+}
+
+/// The README's run command: a commit to the sample repository builds by itself; a force builds too.
+#[test]
+fn quickstart_builds_on_commit_and_on_force() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("qs");
+    let (www, workers) = (free_port(), free_port());
+    let child = Command::new(ferrobot())
+        .args(["quickstart", dir.to_str().expect("path")])
+        .args([
+            "--www-port",
+            &www.to_string(),
+            "--worker-port",
+            &workers.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("quickstart");
+    let quickstart = Guard(child);
+    let api = format!("http://127.0.0.1:{www}/api/v2");
+    wait_for("the quickstart worker", || {
+        let workers = get(&format!("{api}/workers/local-worker"))?;
+        workers["workers"][0]["connected_to"]
+            .as_array()
+            .filter(|c| !c.is_empty())
+            .map(|_| ())
+    });
+    // The poller must have seen the initial commit before a new one counts as new.
+    wait_for("the poller's first look", || {
+        let sources = get(&format!("{api}/changesources"))?;
+        sources["changesources"]
+            .as_array()
+            .filter(|s| !s.is_empty())
+            .map(|_| ())
+    });
+    wait_for("the first poll", || {
+        master_log_mentions(&dir.join("master"), "git poller initialised")
+    });
+
+    let repo = dir.join("sample-repo");
+    std::fs::write(repo.join("README"), "changed\n").expect("edit");
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .status()
+            .expect("git");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["commit", "-qam", "a change"]);
+    let build = wait_for("the build of the commit", || {
+        let builds = get(&format!("{api}/builds?complete=true"))?;
+        builds["builds"].as_array()?.first().cloned()
+    });
+    assert_eq!(build["results"], json!(0), "{build}");
+
+    let reply: Value = reqwest::blocking::Client::new()
+        .post(format!("{api}/forceschedulers/force"))
+        .json(&json!({"jsonrpc": "2.0", "method": "force", "id": 1, "params": {"builderNames": ["sample"]}}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("force");
+    assert!(reply["result"].is_array(), "force: {reply}");
+    wait_for("the forced build", || {
+        let builds = get(&format!("{api}/builds?complete=true"))?;
+        (builds["builds"].as_array()?.len() >= 2).then_some(())
+    });
+    let changes = get(&format!("{api}/changes")).expect("changes");
+    assert_eq!(
+        changes["changes"].as_array().map(Vec::len),
+        Some(1),
+        "one change for one commit"
+    );
+    nix_interrupt(&quickstart.0);
+}
+
+fn master_log_mentions(master_dir: &Path, needle: &str) -> Option<()> {
+    let log = std::fs::read_to_string(master_dir.join("ferrobot.log")).ok()?;
+    log.to_lowercase().contains(needle).then_some(())
+}
+
+fn nix_interrupt(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+}

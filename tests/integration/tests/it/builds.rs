@@ -211,3 +211,56 @@ async fn cancelling_a_pending_request_completes_it_cancelled_without_a_build() -
     sandbox.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn reconfig_adds_a_builder_without_disturbing_a_running_build() -> anyhow::Result<()> {
+    let waiting = "echo waiting; while [ ! -e ../../go ]; do sleep 0.05; done; echo released";
+    let sandbox = Sandbox::start(&shell_builders(&[("first", &[waiting])])).await?;
+    let worker = sandbox.add_worker("w1", "pw").await?;
+    sandbox.wait_worker_connected("w1").await?;
+    let brid = sandbox.force("first").await?;
+    let pattern = ferrobot_bus::Pattern::parse("logs.*.append", '.');
+    sandbox
+        .wait_until(&pattern, || async {
+            let builds = sandbox
+                .get(&format!("/builds?buildrequestid={brid}"))
+                .await?;
+            let Some(buildid) = builds["builds"][0]["buildid"].as_i64() else {
+                return Ok(false);
+            };
+            Ok(sandbox.build_log_text(buildid).await?.contains("waiting"))
+        })
+        .await?;
+
+    let bigger = shell_builders(&[("first", &[waiting]), ("second", &["echo second"])]);
+    let config =
+        ferrobot_config::load_str("master.cfg", &bigger).map_err(|e| anyhow::anyhow!("{e}"))?;
+    sandbox
+        .master()
+        .reconfig(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let builders = sandbox.get("/builders").await?;
+    let names: Vec<&str> = builders["builders"]
+        .as_array()
+        .expect("builders")
+        .iter()
+        .filter_map(|b| b["name"].as_str())
+        .collect();
+    assert!(names.contains(&"second"), "{names:?}");
+
+    std::fs::write(worker.basedir.join("go"), "")?;
+    let first = sandbox.wait_request_done(brid).await?;
+    assert_eq!(
+        first["results"],
+        json!(0),
+        "the running build survived the reconfig: {first}"
+    );
+    let second = sandbox
+        .wait_request_done(sandbox.force("second").await?)
+        .await?;
+    assert_eq!(second["results"], json!(0));
+    worker.stop().await;
+    sandbox.stop().await;
+    Ok(())
+}

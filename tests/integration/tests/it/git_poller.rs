@@ -26,15 +26,22 @@ c['builders'] = [util.BuilderConfig(name="checkout", workernames=["w1"], factory
     let sandbox = Sandbox::start(&crate::config(&body)).await?;
     let worker = sandbox.add_worker("w1", "pw").await?;
     sandbox.wait_worker_connected("w1").await?;
-    // The first poll records the existing commit without building it.
+    // The first poll records the existing commit (its lastRev state) without building it.
+    let poller = format!("GitPoller:{}", repo.display());
+    let store = sandbox.master().ctx.store.clone();
     sandbox
-        .wait_until(&Pattern::parse("changes.*.new", '.'), || async {
-            let sources = sandbox.get("/changesources").await?;
-            Ok(sources["changesources"]
-                .as_array()
-                .is_some_and(|s| !s.is_empty()))
+        .wait_until(&Pattern::parse("changesources.*.*", '.'), || async {
+            Ok(store
+                .get_state(&poller, "GitPoller", "lastRev")
+                .await?
+                .is_some())
         })
         .await?;
+    assert_eq!(
+        sandbox.get("/changes").await?["changes"],
+        json!([]),
+        "the existing commit is not a change"
+    );
 
     let revision = commit(&repo, "second.txt", "second commit")?;
     let finished = |count: usize| {
