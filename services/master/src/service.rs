@@ -133,6 +133,7 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
     );
     tracker.spawn(distributor.run());
     tracker.spawn(crate::building::cancel::run(ctx.clone(), cancel.clone()));
+    tracker.spawn(crate::workers::control::run(ctx.clone(), registry.clone(), cancel.clone()));
 
     let services = cancel.child_token();
     spawn_config_services(&ctx, &tracker, services.clone());

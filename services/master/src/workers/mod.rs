@@ -2,6 +2,7 @@
 //! connected workers that the build engine sends commands through.
 
 mod connection;
+pub mod control;
 mod server;
 
 pub use connection::{CommandEvent, RemoteCommand, WorkerConnection, WorkerRegistry};

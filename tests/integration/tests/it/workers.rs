@@ -104,3 +104,48 @@ async fn a_worker_lost_mid_build_ends_it_retry_and_the_request_runs_again() -> a
     sandbox.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_paused_worker_takes_no_builds_until_unpaused() -> anyhow::Result<()> {
+    let body = r#"
+c['workers'] = [worker.Worker("w1", "pw"), worker.Worker("w2", "pw")]
+one = util.BuildFactory()
+one.addStep(steps.ShellCommand(name="s", command=["echo", "on-w1"]))
+two = util.BuildFactory()
+two.addStep(steps.ShellCommand(name="s", command=["echo", "on-w2"]))
+c['builders'] = [
+    util.BuilderConfig(name="on-w1", workernames=["w1"], factory=one),
+    util.BuilderConfig(name="on-w2", workernames=["w2"], factory=two),
+]
+c['schedulers'] = [schedulers.ForceScheduler(name="force", builderNames=["on-w1", "on-w2"])]
+"#;
+    let sandbox = Sandbox::start(&crate::config(body)).await?;
+    let w1 = sandbox.add_worker("w1", "pw").await?;
+    let w2 = sandbox.add_worker("w2", "pw").await?;
+    sandbox.wait_worker_connected("w1").await?;
+    sandbox.wait_worker_connected("w2").await?;
+
+    let (status, reply) = sandbox.rpc("/workers/w1", "pause", json!({"reason": "maintenance"})).await?;
+    assert_eq!(status, 200, "pause: {reply}");
+    sandbox
+        .wait_until(&Pattern::parse("workers.*.state_updated", '.'), || async {
+            Ok(sandbox.get("/workers/w1").await?["workers"][0]["paused"] == json!(true))
+        })
+        .await?;
+    let held = sandbox.force("on-w1").await?;
+    // A later request on another worker completing proves a distribution pass saw the first one.
+    let other = sandbox.wait_request_done(sandbox.force("on-w2").await?).await?;
+    assert_eq!(other["results"], json!(0));
+    let request = sandbox.get(&format!("/buildrequests/{held}")).await?;
+    assert_eq!(request["buildrequests"][0]["claimed"], json!(false), "a paused worker is not used: {request}");
+    assert_eq!(sandbox.get("/workers/w1").await?["workers"][0]["pause_reason"], json!("maintenance"));
+
+    let (status, reply) = sandbox.rpc("/workers/w1", "unpause", json!({})).await?;
+    assert_eq!(status, 200, "unpause: {reply}");
+    let build = sandbox.wait_request_done(held).await?;
+    assert_eq!(build["results"], json!(0));
+    w1.stop().await;
+    w2.stop().await;
+    sandbox.stop().await;
+    Ok(())
+}
