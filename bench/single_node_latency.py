@@ -117,7 +117,7 @@ class System:
 
 class Ferrobot(System):
     def start(self):
-        bins = os.path.join(ROOT, "target", "release")
+        bins = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release")
         master, worker = os.path.join(self.tmp, "master"), os.path.join(self.tmp, "worker")
         subprocess.run([f"{bins}/ferrobot", "create-master", master], check=True, capture_output=True)
         with open(os.path.join(master, "master.cfg"), "w") as f:

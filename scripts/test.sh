@@ -302,6 +302,10 @@ selects_packages() {
     return 1
 }
 
+# Features off by default that the whole-workspace runs turn on: the etcd coordinator needs
+# protoc to build, which this script installs (a plain `cargo build` must work without it).
+FEATURES=(--features ferrobot-coord/etcd)
+
 main() {
     command -v cargo >/dev/null 2>&1 || fail "cargo not found (install the Rust toolchain first)"
     install_missing_packages
@@ -329,11 +333,11 @@ main() {
     else
         say "lint: cargo fmt --all --check"
         run cargo fmt --all --check || lint_status=1
-        say "lint: cargo clippy --workspace --all-targets -- -D warnings"
-        run cargo clippy --workspace --all-targets -- -D warnings || lint_status=1
+        say "lint: cargo clippy --workspace --all-targets ${FEATURES[*]} -- -D warnings"
+        run cargo clippy --workspace --all-targets "${FEATURES[@]}" -- -D warnings || lint_status=1
     fi
 
-    local scope=(--workspace) test_status=0
+    local scope=(--workspace "${FEATURES[@]}") test_status=0
     if selects_packages "$@"; then
         scope=()
     fi

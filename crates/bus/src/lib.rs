@@ -10,6 +10,7 @@
 pub mod conformance;
 mod error;
 mod in_process;
+mod nats;
 mod subject;
 mod subscription;
 
@@ -18,6 +19,7 @@ use serde_json::Value;
 
 pub use error::{Error, Result};
 pub use in_process::{DEFAULT_QUEUE_CAPACITY, InProcessBus};
+pub use nats::{ConnectionStatus, NatsBus, NatsOptions};
 pub use subject::{decode_subject, encode_pattern, encode_subject};
 pub use subscription::{Delivery, EventSender, Subscription};
 

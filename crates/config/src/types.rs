@@ -1,6 +1,9 @@
 //! The typed, validated configuration that master.cfg produces. `ferrobot checkconfig --dump`
 //! prints it as JSON; the master consumes nothing else.
 
+mod file_steps;
+pub use file_steps::*;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -297,6 +300,22 @@ pub enum StepConfig {
     ShellCommand(ShellCommandConfig),
     /// `steps.Git`.
     Git(GitStepConfig),
+    /// `steps.RemoveDirectory`.
+    RemoveDirectory(DirectoryStepConfig),
+    /// `steps.MakeDirectory`.
+    MakeDirectory(DirectoryStepConfig),
+    /// `steps.SetPropertyFromCommand`.
+    SetPropertyFromCommand(SetPropertyFromCommandConfig),
+    /// `steps.MasterShellCommand`.
+    MasterShellCommand(MasterShellCommandConfig),
+    /// `steps.StringDownload`.
+    StringDownload(StringDownloadConfig),
+    /// `steps.FileDownload`.
+    FileDownload(FileDownloadConfig),
+    /// `steps.FileUpload`.
+    FileUpload(FileUploadConfig),
+    /// `steps.DirectoryUpload`.
+    DirectoryUpload(DirectoryUploadConfig),
 }
 
 impl StepConfig {
@@ -305,6 +324,13 @@ impl StepConfig {
         match self {
             StepConfig::ShellCommand(s) => &s.common,
             StepConfig::Git(s) => &s.common,
+            StepConfig::RemoveDirectory(s) | StepConfig::MakeDirectory(s) => &s.common,
+            StepConfig::SetPropertyFromCommand(s) => &s.common,
+            StepConfig::MasterShellCommand(s) => &s.common,
+            StepConfig::StringDownload(s) => &s.common,
+            StepConfig::FileDownload(s) => &s.common,
+            StepConfig::FileUpload(s) => &s.common,
+            StepConfig::DirectoryUpload(s) => &s.common,
         }
     }
 }

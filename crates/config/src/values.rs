@@ -72,6 +72,14 @@ pub(crate) enum Kind {
     BuilderConfig,
     ShellCommand,
     Git,
+    RemoveDirectory,
+    MakeDirectory,
+    SetPropertyFromCommand,
+    MasterShellCommand,
+    StringDownload,
+    FileDownload,
+    FileUpload,
+    DirectoryUpload,
     /// A Buildbot name Ferrobot knows but does not implement yet.
     Unsupported,
 }

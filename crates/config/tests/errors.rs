@@ -216,7 +216,7 @@ fn unsupported_buildbot_names_say_so_with_their_position() {
         "util.Property",
         "util.Secret",
         "steps.Trigger",
-        "steps.FileUpload",
+        "steps.MultipleFileUpload",
         "reporters.MailNotifier",
         "util.MasterLock",
     ] {

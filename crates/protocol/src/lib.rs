@@ -14,5 +14,17 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Version reported for each remote command, as Buildbot's workers report "3.3".
 pub const COMMAND_VERSION: &str = "3.3";
 
-/// The remote commands of protocol v1.
-pub const COMMANDS: &[&str] = &["shell", "mkdir", "rmdir", "stat", "listdir"];
+/// The remote commands of protocol v1, under Buildbot's names.
+pub const COMMANDS: &[&str] = &[
+    "shell",
+    "mkdir",
+    "rmdir",
+    "cpdir",
+    "stat",
+    "glob",
+    "listdir",
+    "rmfile",
+    "uploadFile",
+    "uploadDirectory",
+    "downloadFile",
+];

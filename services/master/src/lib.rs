@@ -8,6 +8,7 @@ pub mod cli;
 pub mod context;
 mod error;
 pub mod events;
+pub mod roles;
 pub mod scheduling;
 pub mod service;
 pub mod workers;

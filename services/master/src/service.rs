@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ferrobot_bus::InProcessBus;
-use ferrobot_config::MasterConfig;
+use ferrobot_bus::{Bus, InProcessBus, NatsBus};
+use ferrobot_config::{MasterConfig, MqConfig};
 use ferrobot_model::{Results, now_epoch};
 use ferrobot_protocol::v1::worker_service_server::WorkerServiceServer;
 use ferrobot_store::{BuildFilter, BuildRequestFilter, Store};
@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::building::Distributor;
 use crate::context::Context;
 use crate::events::Events;
+use crate::roles::Roles;
 use crate::workers::{WorkerRegistry, WorkerServer};
 use crate::{Error, Result};
 
@@ -29,10 +30,12 @@ pub struct MasterOptions {
     pub config: MasterConfig,
     /// The master's name (default `hostname:basedir`, as Buildbot).
     pub name: Option<String>,
-    /// Where the web server (REST API, dashboard) accepts connections.
-    pub www_listener: TcpListener,
-    /// Where workers connect (gRPC).
-    pub worker_listener: TcpListener,
+    /// The parts of a master this process runs.
+    pub roles: Roles,
+    /// Where the web server (REST API, dashboard) accepts connections; needed for `www`.
+    pub www_listener: Option<TcpListener>,
+    /// Where workers connect (gRPC); needed for `builder`.
+    pub worker_listener: Option<TcpListener>,
 }
 
 /// A started master. Dropping it does not stop it: call [`RunningMaster::shutdown`].
@@ -41,10 +44,12 @@ pub struct RunningMaster {
     pub ctx: Arc<Context>,
     /// Connected workers.
     pub registry: Arc<WorkerRegistry>,
-    /// Address of the web server.
-    pub www_addr: SocketAddr,
-    /// Address of the worker server.
-    pub worker_addr: SocketAddr,
+    /// The roles it runs.
+    pub roles: Roles,
+    /// Address of the web server (with the `www` role).
+    pub www_addr: Option<SocketAddr>,
+    /// Address of the worker server (with the `builder` role).
+    pub worker_addr: Option<SocketAddr>,
     config_tx: watch::Sender<Arc<MasterConfig>>,
     services: std::sync::Mutex<CancellationToken>,
     tracker: TaskTracker,
@@ -61,17 +66,50 @@ pub fn default_master_name(basedir: &std::path::Path) -> String {
     format!("{host}:{}", dir.display())
 }
 
-/// Opens the store, registers the master and starts every role. Returns once serving.
+/// Refuses shapes that cannot work, before anything is opened.
+fn check_shape(config: &MasterConfig, roles: Roles) -> Result<()> {
+    if ferrobot_store::is_sqlite(&config.db_url) && (config.multi_master || !roles.is_all()) {
+        return Err(Error::BadRequest(format!(
+            "the SQLite database {} cannot be shared by several masters: a cluster (c['multiMaster'] = \
+             True or roles other than www,scheduler,builder; here {roles}) needs c['db'] = \
+             {{'db_url': 'postgresql://...'}}",
+            config.db_url
+        )));
+    }
+    if config.multi_master && config.mq == MqConfig::Simple {
+        tracing::warn!(
+            "c['multiMaster'] with the in-process bus: other masters learn of this one's work only \
+             through the database sweeps, and stop/cancel reach only builds running here; set \
+             c['mq'] = {{'type': 'nats', 'url': ...}}"
+        );
+    }
+    Ok(())
+}
+
+async fn open_bus(config: &MasterConfig) -> Result<Arc<dyn Bus>> {
+    Ok(match &config.mq {
+        MqConfig::Simple => Arc::new(InProcessBus::new()),
+        MqConfig::Nats { url, prefix } => Arc::new(NatsBus::connect(url, prefix).await?),
+    })
+}
+
+fn require<T>(listener: Option<T>, role: &str, what: &str) -> Result<T> {
+    listener.ok_or_else(|| Error::Internal(format!("the {role} role needs a listener for {what}")))
+}
+
+/// Opens the store and the bus, registers the master and starts its roles. Returns once serving.
 pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<RunningMaster> {
     let MasterOptions {
         basedir,
         config,
         name,
+        roles,
         www_listener,
         worker_listener,
     } = options;
+    check_shape(&config, roles)?;
     let store = ferrobot_store::open(&config.db_url, &basedir).await?;
-    let events = Events::new(Arc::new(InProcessBus::new()));
+    let events = Events::new(open_bus(&config).await?);
     let master_name = name.unwrap_or_else(|| default_master_name(&basedir));
     let masterid = store.find_or_create_master(&master_name).await?;
     housekeep_own_leftovers(store.as_ref(), &events, masterid).await?;
@@ -84,7 +122,7 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
         master_name,
         basedir,
     });
-    sync_config(&ctx).await?;
+    sync_config(&ctx, roles).await?;
     ctx.store
         .set_master_active(masterid, true, now_epoch())
         .await?;
@@ -94,53 +132,68 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
 
     let tracker = TaskTracker::new();
     let registry = Arc::new(WorkerRegistry::new());
-    let www_addr = www_listener
-        .local_addr()
-        .map_err(|e| Error::io("web listener", e))?;
-    let worker_addr = worker_listener
-        .local_addr()
-        .map_err(|e| Error::io("worker listener", e))?;
-
-    let grpc = WorkerServiceServer::new(WorkerServer::new(ctx.clone(), registry.clone()));
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(worker_listener);
-    let grpc_cancel = cancel.clone();
-    tracker.spawn(async move {
-        let served = tonic::transport::Server::builder()
-            .add_service(grpc)
-            .serve_with_incoming_shutdown(incoming, grpc_cancel.cancelled())
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "worker server stopped");
-        }
-    });
-
-    let app = crate::www::router(ctx.clone());
-    let www_cancel = cancel.clone();
-    tracker.spawn(async move {
-        let served = axum::serve(www_listener, app)
-            .with_graceful_shutdown(async move { www_cancel.cancelled().await })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "web server stopped");
-        }
-    });
-
-    let distributor = Distributor::new(
-        ctx.clone(),
-        registry.clone(),
-        tracker.clone(),
-        cancel.clone(),
-    );
-    tracker.spawn(distributor.run());
-    tracker.spawn(crate::building::cancel::run(ctx.clone(), cancel.clone()));
-    tracker.spawn(crate::workers::control::run(ctx.clone(), registry.clone(), cancel.clone()));
-
+    let mut worker_addr = None;
+    if roles.builder {
+        let listener = require(worker_listener, "builder", "workers")?;
+        worker_addr = Some(
+            listener
+                .local_addr()
+                .map_err(|e| Error::io("worker listener", e))?,
+        );
+        let grpc = WorkerServiceServer::new(WorkerServer::new(ctx.clone(), registry.clone()));
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let grpc_cancel = cancel.clone();
+        tracker.spawn(async move {
+            let served = tonic::transport::Server::builder()
+                .add_service(grpc)
+                .serve_with_incoming_shutdown(incoming, grpc_cancel.cancelled())
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "worker server stopped");
+            }
+        });
+        let distributor = Distributor::new(
+            ctx.clone(),
+            registry.clone(),
+            tracker.clone(),
+            cancel.clone(),
+        );
+        tracker.spawn(distributor.run());
+        tracker.spawn(crate::building::cancel::run(ctx.clone(), cancel.clone()));
+        tracker.spawn(crate::workers::control::run(
+            ctx.clone(),
+            registry.clone(),
+            cancel.clone(),
+        ));
+    }
+    let mut www_addr = None;
+    if roles.www {
+        let listener = require(www_listener, "www", "the web server")?;
+        www_addr = Some(
+            listener
+                .local_addr()
+                .map_err(|e| Error::io("web listener", e))?,
+        );
+        let app = crate::www::router_until(ctx.clone(), cancel.clone());
+        let www_cancel = cancel.clone();
+        tracker.spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { www_cancel.cancelled().await })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "web server stopped");
+            }
+        });
+    }
     let services = cancel.child_token();
-    spawn_config_services(&ctx, &tracker, services.clone());
-    tracing::info!(%www_addr, %worker_addr, master = %ctx.master_name, "master started");
+    if roles.scheduler {
+        spawn_config_services(&ctx, &tracker, services.clone());
+    }
+    tracing::info!(www = ?www_addr, workers = ?worker_addr, %roles, master = %ctx.master_name, "master started");
     Ok(RunningMaster {
         ctx,
         registry,
+        roles,
         www_addr,
         worker_addr,
         config_tx,
@@ -170,7 +223,7 @@ impl RunningMaster {
             tracing::warn!("port changes take effect at the next restart");
         }
         self.config_tx.send_replace(Arc::new(config));
-        sync_config(&self.ctx).await?;
+        sync_config(&self.ctx, self.roles).await?;
         let fresh = self.cancel.child_token();
         let previous = std::mem::replace(
             &mut *self
@@ -180,7 +233,9 @@ impl RunningMaster {
             fresh.clone(),
         );
         previous.cancel();
-        spawn_config_services(&self.ctx, &self.tracker, fresh);
+        if self.roles.scheduler {
+            spawn_config_services(&self.ctx, &self.tracker, fresh);
+        }
         tracing::info!("reconfig complete");
         Ok(())
     }
@@ -214,8 +269,9 @@ impl RunningMaster {
     }
 }
 
-/// Records this master's builders and workers in the store.
-async fn sync_config(ctx: &Context) -> Result<()> {
+/// Records the configured builders and workers in the store, and which of them this master runs
+/// (only a `builder` master configures builders: the REST API shows where they run).
+async fn sync_config(ctx: &Context, roles: Roles) -> Result<()> {
     let config = ctx.config();
     let store = &ctx.store;
     let mut builderids = Vec::new();
@@ -231,6 +287,10 @@ async fn sync_config(ctx: &Context) -> Result<()> {
     }
     for worker in &config.workers {
         store.find_or_create_worker(&worker.name).await?;
+    }
+    if !roles.builder {
+        builderids.clear();
+        pairs.clear();
     }
     store.set_master_builders(ctx.masterid, &builderids).await?;
     store.set_configured_workers(ctx.masterid, &pairs).await?;

@@ -1,6 +1,7 @@
 //! The Ferrobot worker: dials a master over gRPC (`ferrobot.worker.v1.WorkerService/Session`),
-//! says who it is, runs the remote commands the master sends (shell, mkdir, rmdir, stat,
-//! listdir) and streams their output back in batches. It reconnects with backoff when the
+//! says who it is, runs the remote commands the master sends (Buildbot's set: shell, mkdir,
+//! rmdir, cpdir, stat, glob, listdir, rmfile, uploadFile, uploadDirectory, downloadFile) and
+//! streams their output back in batches. It reconnects with backoff when the
 //! connection is lost, as Buildbot's worker does.
 //!
 //! - [`create_worker`] writes a worker directory (`worker.json`, `info/admin`, `info/host`).

@@ -1,4 +1,4 @@
-//! mkdir, rmdir, stat and listdir against temporary directories.
+//! mkdir, rmdir, rmfile, cpdir, stat, glob and listdir against temporary directories.
 
 mod common;
 
@@ -171,4 +171,153 @@ async fn an_unknown_command_completes_with_an_error() {
         "{}",
         done.complete.error
     );
+}
+
+fn rmfile(path: &str) -> StartCommand {
+    start(ferrobot_protocol::v1::start_command::Command::Rmfile(
+        ferrobot_protocol::v1::PathCommand { path: path.into() },
+    ))
+}
+
+fn glob(pattern: &str) -> StartCommand {
+    start(ferrobot_protocol::v1::start_command::Command::Glob(
+        ferrobot_protocol::v1::PathCommand {
+            path: pattern.into(),
+        },
+    ))
+}
+
+#[tokio::test]
+async fn rmfile_removes_a_file_and_reports_a_missing_one() {
+    let dir = basedir();
+    std::fs::write(dir.path().join("f"), "x").expect("write");
+    let done = run(dir.path(), rmfile("f")).await;
+    assert_eq!(done.rc(), 0, "{}", done.header());
+    assert!(!dir.path().join("f").exists());
+    let again = run(dir.path(), rmfile("f")).await;
+    assert_eq!(again.rc(), 1);
+    let expected = format!(
+        "rmfile: No such file or directory: {}\n",
+        dir.path().join("f").display()
+    );
+    assert_eq!(again.header(), expected);
+}
+
+#[tokio::test]
+async fn glob_matches_like_python_with_recursive_stars() {
+    let dir = basedir();
+    let base = dir.path();
+    for file in [
+        "a.txt",
+        "b.txt",
+        ".hidden.txt",
+        "c.log",
+        "src/x.c",
+        "src/deep/y.c",
+    ] {
+        let path = base.join(file);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, "x").expect("write");
+    }
+    let abs = |names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| base.join(n).to_string_lossy().into_owned())
+            .collect()
+    };
+    let done = run(base, glob("*.txt")).await;
+    assert_eq!(done.rc(), 0, "{}", done.header());
+    assert_eq!(done.files().expect("files").files, abs(&["a.txt", "b.txt"]));
+    let recursive = run(base, glob("src/**/*.c")).await;
+    assert_eq!(
+        recursive.files().expect("files").files,
+        abs(&["src/deep/y.c", "src/x.c"])
+    );
+    let absolute = run(base, glob(&format!("{}/*.log", base.display()))).await;
+    assert_eq!(absolute.files().expect("files").files, abs(&["c.log"]));
+    let none = run(base, glob("*.none")).await;
+    assert_eq!(none.rc(), 0);
+    assert!(none.files().expect("files").files.is_empty());
+}
+
+fn cpdir(from: &str, to: &str) -> StartCommand {
+    start(ferrobot_protocol::v1::start_command::Command::Cpdir(
+        ferrobot_protocol::v1::CopyDirCommand {
+            from_path: from.into(),
+            to_path: to.into(),
+            timeout_s: 120.0,
+            ..Default::default()
+        },
+    ))
+}
+
+#[tokio::test]
+async fn cpdir_copies_a_tree_with_modes_and_symlinks() {
+    let dir = basedir();
+    let src = dir.path().join("build/src");
+    std::fs::create_dir_all(src.join("sub")).expect("mkdir");
+    std::fs::write(src.join("sub/tool"), "#!/bin/sh\n").expect("write");
+    std::fs::set_permissions(src.join("sub/tool"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    std::os::unix::fs::symlink("sub/tool", src.join("link")).expect("symlink");
+
+    let done = run(dir.path(), cpdir("build/src", "copies/one")).await;
+
+    assert_eq!(done.rc(), 0, "{}{}", done.header(), done.stderr());
+    let copy = dir.path().join("copies/one");
+    assert_eq!(
+        std::fs::read_to_string(copy.join("sub/tool")).expect("copied"),
+        "#!/bin/sh\n"
+    );
+    let mode = std::fs::metadata(copy.join("sub/tool"))
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+    assert_eq!(
+        std::fs::read_link(copy.join("link")).expect("still a link"),
+        std::path::Path::new("sub/tool")
+    );
+    assert!(
+        done.stdout().contains("sub/tool"),
+        "cp -v lists what it copied: {}",
+        done.stdout()
+    );
+    assert!(src.join("sub/tool").exists(), "the source stays");
+}
+
+#[tokio::test]
+async fn cpdir_of_a_missing_directory_fails_with_cps_message() {
+    let dir = basedir();
+    let done = run(dir.path(), cpdir("nope", "copy")).await;
+    assert_ne!(done.rc(), 0);
+    assert!(done.stderr().contains("nope"), "{}", done.stderr());
+}
+
+#[tokio::test]
+async fn new_commands_refuse_paths_outside_the_base_directory() {
+    let outer = basedir();
+    let base = outer.path().join("worker");
+    std::fs::create_dir(&base).expect("mkdir");
+    std::fs::write(outer.path().join("victim"), "x").expect("write");
+    for command in [
+        rmfile("../victim"),
+        glob("../*"),
+        glob("/etc/*"),
+        cpdir("../", "stolen"),
+        cpdir("build", "../../escaped"),
+    ] {
+        let done = run(&base, command).await;
+        assert_eq!(done.rc(), 1);
+        assert!(
+            done.complete
+                .error
+                .contains("outside the worker's base directory"),
+            "{}",
+            done.complete.error
+        );
+        assert!(done.files().is_none(), "nothing is listed");
+    }
+    assert!(outer.path().join("victim").exists());
+    assert!(!base.join("stolen").exists());
 }

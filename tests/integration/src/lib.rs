@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use ferrobot_bus::Pattern;
+pub use ferrobot_master::roles::Roles;
 use ferrobot_master::service::{MasterOptions, RunningMaster};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -56,6 +57,16 @@ impl Sandbox {
 
     /// Starts a master in an existing directory (e.g. to restart on the same database).
     pub async fn start_in(dir: tempfile::TempDir, cfg: &str) -> Result<Sandbox> {
+        Self::start_with(dir, cfg, "sandbox", Roles::ALL).await
+    }
+
+    /// Starts a master with a name and roles (for cluster tests: several sandboxes, one database).
+    pub async fn start_with(
+        dir: tempfile::TempDir,
+        cfg: &str,
+        name: &str,
+        roles: Roles,
+    ) -> Result<Sandbox> {
         // The master's log goes to the test's output (shown when a test fails); one per process.
         let _ = ferrobot_telemetry::init(&ferrobot_telemetry::Options::default());
         let path = dir.path().join("master.cfg");
@@ -64,15 +75,20 @@ impl Sandbox {
         let options = MasterOptions {
             basedir: dir.path().to_path_buf(),
             config,
-            name: Some("sandbox".into()),
-            www_listener: TcpListener::bind("127.0.0.1:0").await?,
-            worker_listener: TcpListener::bind("127.0.0.1:0").await?,
+            name: Some(name.into()),
+            roles,
+            www_listener: Some(TcpListener::bind("127.0.0.1:0").await?),
+            worker_listener: Some(TcpListener::bind("127.0.0.1:0").await?),
         };
         let cancel = CancellationToken::new();
         let master = ferrobot_master::service::start(options, cancel.clone())
             .await
             .map_err(|e| anyhow!("master did not start: {e}"))?;
-        let api = format!("http://{}/api/v2", master.www_addr);
+        // A master without the www role has no API of its own; tests then ask another master.
+        let api = master
+            .www_addr
+            .map(|addr| format!("http://{addr}/api/v2"))
+            .unwrap_or_default();
         Ok(Sandbox {
             dir,
             master: Some(master),
@@ -90,7 +106,11 @@ impl Sandbox {
     /// Starts a worker connected to this master, with its own base directory.
     pub async fn add_worker(&self, name: &str, password: &str) -> Result<SandboxWorker> {
         let basedir = self.dir.path().join(format!("worker-{name}"));
-        let address = self.master().worker_addr.to_string();
+        let address = self
+            .master()
+            .worker_addr
+            .ok_or_else(|| anyhow!("this master has no builder role"))?
+            .to_string();
         let mut options = ferrobot_worker::WorkerOptions::new(&basedir, address, name, password);
         options.maxdelay = Duration::from_secs(1);
         ferrobot_worker::create_worker(&options, true)
@@ -262,4 +282,68 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String> {
         bail!("git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// A PostgreSQL database and a NATS subject prefix of their own, for one cluster test.
+pub struct ClusterServices {
+    /// `postgresql://.../ferrobot_it_<id>`.
+    pub db_url: String,
+    /// `nats://...`.
+    pub nats_url: String,
+    /// A subject prefix no other test uses.
+    pub prefix: String,
+    server_url: String,
+    database: String,
+}
+
+impl ClusterServices {
+    /// Creates the database on `FERROBOT_TEST_DATABASE_URL`'s server; fails when the variables
+    /// that `scripts/test.sh` exports are missing.
+    pub async fn create() -> Result<ClusterServices> {
+        use sqlx::Connection as _;
+        let server_url = std::env::var("FERROBOT_TEST_DATABASE_URL").map_err(|_| {
+            anyhow!("FERROBOT_TEST_DATABASE_URL is not set: run scripts/test.sh, which starts PostgreSQL")
+        })?;
+        let nats_url = std::env::var("FERROBOT_TEST_NATS_URL").map_err(|_| {
+            anyhow!("FERROBOT_TEST_NATS_URL is not set: run scripts/test.sh, which starts NATS")
+        })?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let database = format!("ferrobot_it_{id}");
+        let mut connection = sqlx::PgConnection::connect(&server_url).await?;
+        // The name is our own uuid, never input.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut connection)
+            .await?;
+        let base = server_url
+            .rsplit_once('/')
+            .map_or(server_url.as_str(), |(base, _)| base);
+        Ok(ClusterServices {
+            db_url: format!("{base}/{database}"),
+            nats_url,
+            prefix: format!("it{}", &id[..12]),
+            server_url,
+            database,
+        })
+    }
+
+    /// The `c[...]` lines that put a master on this database and bus.
+    pub fn config_lines(&self) -> String {
+        format!(
+            "c['multiMaster'] = True\nc['db'] = {{'db_url': {:?}}}\nc['mq'] = {{'type': 'nats', 'url': {:?}, 'prefix': {:?}}}\n",
+            self.db_url, self.nats_url, self.prefix
+        )
+    }
+
+    /// Drops the database.
+    pub async fn drop_database(self) -> Result<()> {
+        use sqlx::Connection as _;
+        let mut connection = sqlx::PgConnection::connect(&self.server_url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.database
+        )))
+        .execute(&mut connection)
+        .await?;
+        Ok(())
+    }
 }

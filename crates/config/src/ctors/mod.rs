@@ -3,6 +3,7 @@
 //! well-known names it does not implement yet (calling one is a clear error, not "not found").
 
 mod changes;
+mod file_steps;
 mod schedulers;
 mod steps;
 pub(crate) mod util;
@@ -30,6 +31,14 @@ const SUPPORTED: &[(&str, Kind)] = &[
     ("util.BuilderConfig", Kind::BuilderConfig),
     ("steps.ShellCommand", Kind::ShellCommand),
     ("steps.Git", Kind::Git),
+    ("steps.RemoveDirectory", Kind::RemoveDirectory),
+    ("steps.MakeDirectory", Kind::MakeDirectory),
+    ("steps.SetPropertyFromCommand", Kind::SetPropertyFromCommand),
+    ("steps.MasterShellCommand", Kind::MasterShellCommand),
+    ("steps.StringDownload", Kind::StringDownload),
+    ("steps.FileDownload", Kind::FileDownload),
+    ("steps.FileUpload", Kind::FileUpload),
+    ("steps.DirectoryUpload", Kind::DirectoryUpload),
 ];
 
 /// Buildbot names that are known but not implemented yet.
@@ -78,16 +87,11 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "steps.GitHub",
     "steps.GitLab",
     "steps.Trigger",
-    "steps.FileUpload",
-    "steps.DirectoryUpload",
     "steps.MultipleFileUpload",
-    "steps.FileDownload",
-    "steps.StringDownload",
     "steps.JSONStringDownload",
     "steps.JSONPropertiesDownload",
     "steps.SetProperty",
     "steps.SetProperties",
-    "steps.SetPropertyFromCommand",
     "steps.SetPropertiesFromEnv",
     "steps.ShellSequence",
     "steps.Configure",
@@ -95,11 +99,8 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "steps.Test",
     "steps.WarningCountingShellCommand",
     "steps.TreeSize",
-    "steps.MasterShellCommand",
     "steps.FileExists",
     "steps.CopyDirectory",
-    "steps.RemoveDirectory",
-    "steps.MakeDirectory",
     "steps.HTTPStep",
     "steps.POST",
     "steps.GET",
@@ -280,6 +281,20 @@ pub(crate) fn call<'v>(
         Kind::BuilderConfig => (&util::BUILDER_CONFIG, util::builder_config),
         Kind::ShellCommand => (&steps::SHELL_COMMAND, steps::shell_command),
         Kind::Git => (&steps::GIT, steps::git),
+        Kind::RemoveDirectory => (&file_steps::REMOVE_DIRECTORY, file_steps::remove_directory),
+        Kind::MakeDirectory => (&file_steps::MAKE_DIRECTORY, file_steps::make_directory),
+        Kind::SetPropertyFromCommand => (
+            &file_steps::SET_PROPERTY_FROM_COMMAND,
+            file_steps::set_property_from_command,
+        ),
+        Kind::MasterShellCommand => (
+            &file_steps::MASTER_SHELL_COMMAND,
+            file_steps::master_shell_command,
+        ),
+        Kind::StringDownload => (&file_steps::STRING_DOWNLOAD, file_steps::string_download),
+        Kind::FileDownload => (&file_steps::FILE_DOWNLOAD, file_steps::file_download),
+        Kind::FileUpload => (&file_steps::FILE_UPLOAD, file_steps::file_upload),
+        Kind::DirectoryUpload => (&file_steps::DIRECTORY_UPLOAD, file_steps::directory_upload),
     };
     let loc = Loc::here(eval);
     let args = Args::bind(spec, args, eval.heap())?;

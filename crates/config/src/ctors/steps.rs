@@ -108,7 +108,11 @@ pub(crate) static GIT: Spec = Spec {
 };
 
 /// The shared parameters; `default_name` and `halt` are the step class's own defaults.
-fn common(a: &Args, default_name: &str, halt: bool) -> starlark::Result<CommonStepConfig> {
+pub(super) fn common(
+    a: &Args,
+    default_name: &str,
+    halt: bool,
+) -> starlark::Result<CommonStepConfig> {
     let name = a.str("name")?.unwrap_or_else(|| default_name.to_owned());
     if name.is_empty() {
         return Err(a.invalid("name", "must not be empty"));
@@ -139,7 +143,7 @@ fn words(a: &Args, name: &str) -> starlark::Result<Option<String>> {
 }
 
 /// `timeout=`: absent means Buildbot's default, an explicit None means never.
-fn timeout(a: &Args) -> starlark::Result<Option<f64>> {
+pub(super) fn timeout(a: &Args) -> starlark::Result<Option<f64>> {
     match a.raw("timeout") {
         None => Ok(Some(DEFAULT_TIMEOUT_S)),
         Some(v) if v.is_none() => Ok(None),
@@ -162,7 +166,7 @@ pub(crate) fn shell_command(a: &Args, _w: &mut Vec<String>) -> starlark::Result<
 
 /// `command=`: a string runs through the shell; a list is exec'd (nested lists are
 /// flattened and numbers written out, as Buildbot does).
-fn command(a: &Args) -> starlark::Result<Command> {
+pub(super) fn command(a: &Args) -> starlark::Result<Command> {
     let v = a.given("command").ok_or_else(|| a.missing("command"))?;
     if let Some(s) = v.unpack_str() {
         if s.trim().is_empty() {
@@ -196,7 +200,7 @@ fn flatten<'v>(a: &Args<'v>, items: Vec<Value<'v>>, out: &mut Vec<String>) -> st
 
 /// `env=`: string values, None (unset the variable) or a list (joined with `:`, as Buildbot
 /// joins path lists on POSIX workers).
-fn env(a: &Args) -> starlark::Result<BTreeMap<String, Option<String>>> {
+pub(super) fn env(a: &Args) -> starlark::Result<BTreeMap<String, Option<String>>> {
     let Some(v) = a.given("env") else {
         return Ok(BTreeMap::new());
     };

@@ -37,6 +37,15 @@ pub enum CliCommand {
         /// The master's name (default hostname:directory).
         #[arg(long, env = "FERROBOT_MASTER_NAME")]
         name: Option<String>,
+        /// The roles of this master: www, scheduler, builder, comma-separated (default all).
+        #[arg(long, env = "FERROBOT_ROLES", default_value = "www,scheduler,builder")]
+        roles: String,
+        /// Web port, overriding c['www']['port'].
+        #[arg(long, env = "FERROBOT_WWW_PORT")]
+        www_port: Option<u16>,
+        /// Worker port, overriding c['protocols'].
+        #[arg(long, env = "FERROBOT_WORKER_PORT")]
+        worker_port: Option<u16>,
     },
     /// Stop the master running in DIR (SIGTERM; running builds end RETRY and run again later).
     Stop {
@@ -80,7 +89,21 @@ pub enum CliCommand {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         CliCommand::CreateMaster { dir, force } => master_dir::create_master(&dir, force).await,
-        CliCommand::Start { dir, name } => start::start(&dir, name).await,
+        CliCommand::Start {
+            dir,
+            name,
+            roles,
+            www_port,
+            worker_port,
+        } => {
+            let overrides = start::StartOverrides {
+                name,
+                roles: crate::roles::Roles::parse(&roles)?,
+                www_port,
+                worker_port,
+            };
+            start::start(&dir, overrides).await
+        }
         CliCommand::Stop { dir } => master_dir::stop(&dir).await,
         CliCommand::Reconfig { dir } => master_dir::reconfig(&dir).await,
         CliCommand::Checkconfig { dir, dump } => master_dir::checkconfig(&dir, dump),

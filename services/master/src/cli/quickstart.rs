@@ -61,6 +61,12 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::io(format!("resolving {}", path.display()), e))
 }
 
+fn config_port(master: &crate::service::RunningMaster) -> u16 {
+    master
+        .www_addr
+        .map_or(master.ctx.config().www.port, |addr| addr.port())
+}
+
 /// Creates what is missing under DIR, then runs master and worker until Ctrl-C.
 pub async fn quickstart(dir: &Path, www_port: u16, worker_port: u16) -> Result<()> {
     let dir = absolute(dir)?;
@@ -106,8 +112,9 @@ pub async fn quickstart(dir: &Path, www_port: u16, worker_port: u16) -> Result<(
         basedir: master_dir.clone(),
         config,
         name: None,
-        www_listener,
-        worker_listener,
+        roles: crate::roles::Roles::ALL,
+        www_listener: Some(www_listener),
+        worker_listener: Some(worker_listener),
     };
     let master = crate::service::start(options, cancel.clone()).await?;
 
@@ -118,7 +125,7 @@ pub async fn quickstart(dir: &Path, www_port: u16, worker_port: u16) -> Result<(
     let worker_cancel = CancellationToken::new();
     let worker = tokio::spawn(ferrobot_worker::run(worker_options, worker_cancel.clone()));
 
-    let url = format!("http://localhost:{}/", master.www_addr.port());
+    let url = format!("http://localhost:{}/", config_port(&master));
     println!();
     println!("Ferrobot is running at {url}");
     println!(

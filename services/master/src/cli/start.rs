@@ -7,6 +7,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use super::master_dir::{load_config, log_path, pid_path, running_pid};
+use crate::roles::Roles;
 use crate::service::{MasterOptions, RunningMaster};
 use crate::{Error, Result};
 
@@ -18,8 +19,21 @@ pub async fn bind(interface: Option<&str>, port: u16, what: &str) -> Result<TcpL
         .map_err(|e| Error::io(format!("cannot listen for {what} on {address}"), e))
 }
 
+/// What the command line overrides in master.cfg.
+#[derive(Debug, Clone)]
+pub struct StartOverrides {
+    /// `--name`.
+    pub name: Option<String>,
+    /// `--roles`.
+    pub roles: Roles,
+    /// `--www-port`.
+    pub www_port: Option<u16>,
+    /// `--worker-port`.
+    pub worker_port: Option<u16>,
+}
+
 /// Runs the master in DIR until a stop signal.
-pub async fn start(dir: &Path, name: Option<String>) -> Result<()> {
+pub async fn start(dir: &Path, overrides: StartOverrides) -> Result<()> {
     if let Some(pid) = running_pid(dir) {
         return Err(Error::Conflict(format!(
             "a master is already running in {} (pid {pid})",
@@ -35,20 +49,29 @@ pub async fn start(dir: &Path, name: Option<String>) -> Result<()> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    let www_listener = bind(
-        config.www.interface.as_deref(),
-        config.www.port,
-        "the web server",
-    )
-    .await?;
-    let worker_listener = bind(None, config.worker_port, "workers").await?;
+    let roles = overrides.roles;
+    let www_listener = match roles.www {
+        true => {
+            let port = overrides.www_port.unwrap_or(config.www.port);
+            Some(bind(config.www.interface.as_deref(), port, "the web server").await?)
+        }
+        false => None,
+    };
+    let worker_listener = match roles.builder {
+        true => {
+            let port = overrides.worker_port.unwrap_or(config.worker_port);
+            Some(bind(config.worker_interface.as_deref(), port, "workers").await?)
+        }
+        false => None,
+    };
     std::fs::write(pid_path(dir), std::process::id().to_string())
         .map_err(|e| Error::io("writing ferrobot.pid", e))?;
     let cancel = CancellationToken::new();
     let options = MasterOptions {
         basedir: dir.to_path_buf(),
         config,
-        name,
+        name: overrides.name,
+        roles,
         www_listener,
         worker_listener,
     };

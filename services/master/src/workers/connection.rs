@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use ferrobot_model::WorkerId;
 use ferrobot_protocol::v1::{
-    CommandUpdate, InterruptCommand, MasterMessage, StartCommand, master_message, start_command,
+    CommandUpdate, DownloadData, InterruptCommand, MasterMessage, StartCommand, master_message,
+    start_command,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -98,6 +99,17 @@ impl WorkerConnection {
             .send(MasterMessage { body: Some(body) })
             .await
             .is_ok()
+    }
+
+    /// Answers a download command's `read_file` request: `data` (empty = end of file) or the
+    /// reason the master cannot read its side. Returns false if the worker is gone.
+    pub async fn send_download_data(&self, command_id: &str, data: Vec<u8>, error: String) -> bool {
+        let body = master_message::Body::DownloadData(DownloadData {
+            command_id: command_id.to_owned(),
+            data,
+            error,
+        });
+        self.send(body).await
     }
 
     /// Starts a remote command for a builder. Returns None if the worker is gone.

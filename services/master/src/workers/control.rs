@@ -53,7 +53,9 @@ async fn act(ctx: &Context, registry: &WorkerRegistry, event: &Event) -> Result<
     let connection = registry.get(&worker.name);
     match action {
         "pause" | "unpause" => {
-            store.set_worker_paused(workerid, action == "pause", reason).await?;
+            store
+                .set_worker_paused(workerid, action == "pause", reason)
+                .await?;
             tracing::info!(worker = %worker.name, action, "worker state changed");
         }
         "stop" => {

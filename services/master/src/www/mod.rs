@@ -16,6 +16,8 @@ mod resolve;
 mod resources;
 mod rest;
 mod rpc;
+mod sse;
+mod ws;
 
 #[cfg(test)]
 mod tests;
@@ -28,14 +30,22 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tokio_util::sync::CancellationToken;
 
 use crate::Error;
 use crate::context::Context;
 
 type Shared = State<Arc<Context>>;
 
-/// The HTTP routes of a master; the caller serves them on its listener.
+/// The HTTP routes of a master; the caller serves them on its listener. Live-event streams
+/// (`/ws`, `/sse`) end only when their clients leave; see [`router_until`].
 pub fn router(ctx: Arc<Context>) -> Router {
+    router_until(ctx, CancellationToken::new())
+}
+
+/// The HTTP routes of a master whose live-event streams (`/ws`, `/sse`) end when `shutdown` is
+/// cancelled, so open dashboards do not hold up a graceful shutdown.
+pub fn router_until(ctx: Arc<Context>, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/config", get(config))
@@ -44,6 +54,8 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .route("/api/v2/{*path}", get(api_get).post(api_post))
         .route("/api/latest", get(api_root).post(rpc_root))
         .route("/api/latest/{*path}", get(api_get).post(api_post))
+        .merge(ws::routes(ctx.clone(), shutdown.clone()))
+        .merge(sse::routes(ctx.clone(), shutdown))
         .fallback(not_found)
         .with_state(ctx)
 }

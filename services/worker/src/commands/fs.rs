@@ -1,4 +1,4 @@
-//! The file-system commands: mkdir, rmdir, stat, listdir.
+//! The file-system commands: mkdir, rmdir, rmfile, stat, glob, listdir.
 //!
 //! As in Buildbot, a failing operation reports a header `<command>: <reason>: <path>` and a
 //! non-zero rc, and still completes normally (the step decides what the rc means); a path the
@@ -112,6 +112,59 @@ pub(crate) async fn listdir(ctx: &CommandContext, requested: &str, out: &mut Out
     Ok(None)
 }
 
+pub(crate) async fn rmfile(ctx: &CommandContext, requested: &str, out: &mut Outbox) -> Outcome {
+    let path = match paths::resolve(&ctx.basedir, requested) {
+        Ok(path) => path,
+        Err(refusal) => return refuse(out, format!("rmfile: {refusal}")).await,
+    };
+    // Buildbot's os.remove: a missing file or a directory is a failure, not a no-op.
+    match tokio::fs::remove_file(&path).await {
+        Ok(()) => {
+            out.push_update(Update::Rc(0));
+            Ok(None)
+        }
+        Err(e) => fail(out, "rmfile", &e, &path).await,
+    }
+}
+
+/// Python's `glob.glob(pattern, recursive=True)`: `*` and `?` stay within one name and skip
+/// names starting with `.`, `**` spans directories; unreadable directories are skipped.
+pub(crate) async fn glob(ctx: &CommandContext, requested: &str, out: &mut Outbox) -> Outcome {
+    // The lexical resolution also confines the pattern: what is left after `..` is resolved
+    // must start with the base directory, and wildcards never climb.
+    let pattern = match paths::resolve(&ctx.basedir, requested) {
+        Ok(pattern) => pattern,
+        Err(refusal) => return refuse(out, format!("glob: {refusal}")).await,
+    };
+    let Some(pattern) = pattern.to_str().map(str::to_owned) else {
+        return refuse(out, format!("glob: pattern {requested:?} is not UTF-8")).await;
+    };
+    let options = ::glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let matched = tokio::task::spawn_blocking(move || {
+        ::glob::glob_with(&pattern, options).map(|paths| {
+            paths
+                .filter_map(Result::ok)
+                .map(|path| path.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        })
+    })
+    .await;
+    match matched {
+        Ok(Ok(mut files)) => {
+            files.sort();
+            out.push_update(Update::Files(FileList { files }));
+            out.push_update(Update::Rc(0));
+            Ok(None)
+        }
+        Ok(Err(bad)) => refuse(out, format!("glob: bad pattern {requested:?}: {bad}")).await,
+        Err(e) => refuse(out, format!("glob: {e}")).await,
+    }
+}
+
 fn resolve_all(
     ctx: &CommandContext,
     command: &str,
@@ -127,7 +180,7 @@ fn resolve_all(
 }
 
 /// A request the worker will not carry out: header, rc and the completion's error.
-async fn refuse(out: &mut Outbox, message: String) -> Outcome {
+pub(crate) async fn refuse(out: &mut Outbox, message: String) -> Outcome {
     tracing::warn!(command_id = out.command_id(), reason = %message, "refused a command");
     out.header(&format!("{message}\n")).await?;
     out.push_update(Update::Rc(FAILED_RC));
@@ -147,7 +200,7 @@ async fn fail(out: &mut Outbox, command: &str, error: &std::io::Error, path: &Pa
 }
 
 /// The C library's wording ("No such file or directory"), which Buildbot users know.
-fn describe(error: &std::io::Error) -> String {
+pub(crate) fn describe(error: &std::io::Error) -> String {
     match error.raw_os_error() {
         Some(code) => nix::errno::Errno::from_raw(code).desc().to_owned(),
         None => error.to_string(),

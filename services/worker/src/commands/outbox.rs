@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use ferrobot_protocol::v1::{
-    CommandComplete, CommandUpdate, CommandUpdates, Output, Stream, WorkerMessage,
+    CommandComplete, CommandUpdate, CommandUpdates, LogOutput, Output, Stream, WorkerMessage,
     command_update::Update, worker_message::Body,
 };
 use tokio::sync::mpsc;
@@ -149,6 +149,58 @@ impl Outbox {
             })),
         });
         taken
+    }
+
+    /// As [`Outbox::push_output_partial`], for a followed logfile named `name`.
+    pub(crate) fn push_log_partial(&mut self, name: &str, data: &[u8]) -> usize {
+        let taken = data.len().min(self.room());
+        if taken == 0 {
+            return 0;
+        }
+        let chunk = &data[..taken];
+        self.pending_bytes += taken;
+        self.first_unsent.get_or_insert_with(Instant::now);
+        if let Some(CommandUpdate {
+            update: Some(Update::Log(last)),
+        }) = self.pending.last_mut()
+            && last.name == name
+        {
+            last.data.extend_from_slice(chunk);
+            return taken;
+        }
+        self.pending.push(CommandUpdate {
+            update: Some(Update::Log(LogOutput {
+                name: name.to_owned(),
+                data: chunk.to_vec(),
+            })),
+        });
+        taken
+    }
+
+    /// Adds all of `data` to the log `name`, sending full batches on the way.
+    pub(crate) async fn log(&mut self, name: &str, mut data: &[u8]) -> Result<(), Gone> {
+        while !data.is_empty() {
+            if self.is_full() {
+                self.flush().await?;
+            }
+            let taken = self.push_log_partial(name, data);
+            data = &data[taken..];
+        }
+        Ok(())
+    }
+
+    /// Queues an update carrying `bytes` bytes of payload (a transfer chunk) whole: the pending
+    /// batch is sent first when the chunk would not fit, so batches stay near `buffer_size`.
+    pub(crate) async fn push_sized(&mut self, update: Update, bytes: usize) -> Result<(), Gone> {
+        if self.has_pending() && self.room() < bytes {
+            self.flush().await?;
+        }
+        self.pending_bytes += bytes;
+        self.push_update(update);
+        if self.is_full() {
+            self.flush().await?;
+        }
+        Ok(())
     }
 
     /// Queues a non-output update (rc, elapsed, stat, ...); it rides with the next batch.

@@ -17,7 +17,7 @@ use tonic::Streaming;
 use tonic::transport::Channel;
 
 use super::handshake::{connect, handshake, status_text};
-use crate::commands::{self, Batching, CommandContext};
+use crate::commands::{self, Batching, CommandContext, Inbox, InboxSender};
 use crate::error::Result;
 use crate::options::WorkerOptions;
 
@@ -75,7 +75,7 @@ pub(super) struct Session {
     inbound: Streaming<MasterMessage>,
     /// Cancelled when the session is lost: running commands are killed and stop sending.
     lost: CancellationToken,
-    running: HashMap<String, mpsc::Sender<String>>,
+    running: HashMap<String, InboxSender>,
     tasks: JoinSet<Option<String>>,
     stop: Option<Stop>,
     force_at: Option<Instant>,
@@ -163,15 +163,27 @@ impl Session {
             Some(FromMaster::StartCommand(start)) => self.start(start),
             Some(FromMaster::InterruptCommand(interrupt)) => {
                 match self.running.get(&interrupt.command_id) {
-                    Some(interrupts) => {
+                    Some(inbox) => {
                         tracing::info!(command_id = %interrupt.command_id, why = %interrupt.why, "interrupt requested");
-                        let _ = interrupts.try_send(interrupt.why);
+                        let _ = inbox.interrupts.try_send(interrupt.why);
                     }
                     None => {
                         tracing::debug!(command_id = %interrupt.command_id, "interrupt for a command that is not running")
                     }
                 }
             }
+            Some(FromMaster::DownloadData(data)) => match self.running.get(&data.command_id) {
+                // A download has one read outstanding, so its small channel has room unless the
+                // master answers what was not asked.
+                Some(inbox) => {
+                    if inbox.data.try_send(data).is_err() {
+                        tracing::warn!("download data the command did not ask for, dropped");
+                    }
+                }
+                None => {
+                    tracing::debug!(command_id = %data.command_id, "download data for a command that is not running")
+                }
+            },
             Some(FromMaster::Keepalive(_)) => tracing::trace!("keepalive from master"),
             Some(FromMaster::Print(print)) => {
                 tracing::info!(message = %print.message, "message from master")
@@ -213,12 +225,12 @@ impl Session {
             });
             return;
         }
-        let (interrupt_tx, interrupt_rx) = mpsc::channel(4);
+        let (inbox_tx, inbox) = Inbox::channel();
         let command_id = start.command_id.clone();
-        self.running.insert(command_id.clone(), interrupt_tx);
+        self.running.insert(command_id.clone(), inbox_tx);
         let ctx = Arc::clone(&self.ctx);
         self.tasks.spawn(async move {
-            commands::execute(&ctx, start, tx, interrupt_rx, lost).await;
+            commands::execute(&ctx, start, tx, inbox, lost).await;
             Some(command_id)
         });
     }
@@ -247,8 +259,8 @@ impl Session {
             return;
         }
         if !graceful {
-            for interrupts in self.running.values() {
-                let _ = interrupts.try_send(why.to_owned());
+            for inbox in self.running.values() {
+                let _ = inbox.interrupts.try_send(why.to_owned());
             }
             self.force_at = Some(Instant::now() + STOP_GRACE);
         }
@@ -321,5 +333,6 @@ pub(super) fn body_name(body: &FromMaster) -> &'static str {
         FromMaster::Keepalive(_) => "Keepalive",
         FromMaster::Shutdown(_) => "Shutdown",
         FromMaster::Print(_) => "Print",
+        FromMaster::DownloadData(_) => "DownloadData",
     }
 }

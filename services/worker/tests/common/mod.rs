@@ -10,7 +10,7 @@ use ferrobot_protocol::v1::{
     StartCommand, StatResult, Stream, WorkerMessage, command_update::Update,
     start_command::Command, worker_message::Body,
 };
-use ferrobot_worker::commands::{self, Batching, CommandContext};
+use ferrobot_worker::commands::{self, Batching, CommandContext, Inbox};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -71,6 +71,8 @@ pub struct Run {
     pub complete: Option<CommandComplete>,
     rx: mpsc::Receiver<WorkerMessage>,
     interrupts: mpsc::Sender<String>,
+    /// Answers to a download's read requests, as the master sends them.
+    pub data: mpsc::Sender<ferrobot_protocol::v1::DownloadData>,
     pub lost: CancellationToken,
 }
 
@@ -86,19 +88,20 @@ impl Run {
         capacity: usize,
     ) -> Run {
         let (tx, rx) = mpsc::channel(capacity);
-        let (interrupts, interrupt_rx) = mpsc::channel(4);
+        let (inbox_tx, inbox) = Inbox::channel();
         let lost = CancellationToken::new();
         let ctx = CommandContext {
             basedir: basedir.to_path_buf(),
             batching,
         };
         let token = lost.clone();
-        tokio::spawn(async move { commands::execute(&ctx, start, tx, interrupt_rx, token).await });
+        tokio::spawn(async move { commands::execute(&ctx, start, tx, inbox, token).await });
         Run {
             updates: Vec::new(),
             complete: None,
             rx,
-            interrupts,
+            interrupts: inbox_tx.interrupts,
+            data: inbox_tx.data,
             lost,
         }
     }
@@ -132,6 +135,29 @@ impl Run {
             assert!(
                 self.next().await,
                 "the command completed before printing {needle:?}"
+            );
+        }
+    }
+
+    /// Waits until the logfile `name` has sent `needle`.
+    pub async fn wait_for_log(&mut self, name: &str, needle: &str) {
+        loop {
+            let sent: Vec<u8> = self
+                .updates
+                .iter()
+                .flat_map(|m| m.updates.iter())
+                .filter_map(|u| match &u.update {
+                    Some(Update::Log(log)) if log.name == name => Some(log.data.clone()),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            if String::from_utf8_lossy(&sent).contains(needle) {
+                return;
+            }
+            assert!(
+                self.next().await,
+                "the command completed before its logfile {name:?} sent {needle:?}"
             );
         }
     }
@@ -202,7 +228,8 @@ impl Finished {
         collect_output(&self.updates, Stream::Stdout)
     }
 
-    fn all(&self) -> impl Iterator<Item = &Update> {
+    /// Every update, in the order the master received them.
+    pub fn all(&self) -> impl Iterator<Item = &Update> {
         self.updates
             .iter()
             .flat_map(|u| u.updates.iter())
@@ -270,6 +297,29 @@ impl Finished {
                 None
             }
         })
+    }
+
+    /// The data of each upload_chunk update, in order.
+    pub fn upload_chunks(&self) -> Vec<Vec<u8>> {
+        self.all()
+            .filter_map(|u| match u {
+                Update::UploadChunk(chunk) => Some(chunk.data.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Everything the logfile `name` sent.
+    pub fn log(&self, name: &str) -> String {
+        let bytes: Vec<u8> = self
+            .all()
+            .filter_map(|u| match u {
+                Update::Log(log) if log.name == name => Some(log.data.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// Output bytes per message.

@@ -201,13 +201,15 @@ async fn cancelling_a_pending_request_completes_it_cancelled_without_a_build() -
         .get(&format!("/builds?buildrequestid={brid}"))
         .await?;
     assert_eq!(builds["builds"], json!([]), "no build ran");
-    let buildset = sandbox
-        .get(&format!(
-            "/buildsets/{}",
-            request["buildrequests"][0]["buildsetid"]
-        ))
+    // The buildset completes after its last request, as in Buildbot.
+    let bsid = request["buildrequests"][0]["buildsetid"].clone();
+    let pattern = ferrobot_bus::Pattern::parse("buildsets.*.complete", '.');
+    sandbox
+        .wait_until(&pattern, || async {
+            let buildset = sandbox.get(&format!("/buildsets/{bsid}")).await?;
+            Ok(buildset["buildsets"][0]["complete"] == json!(true))
+        })
         .await?;
-    assert_eq!(buildset["buildsets"][0]["complete"], json!(true));
     sandbox.stop().await;
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! Integration tests: a master and workers in this process, driven through the REST API.
 
 mod builds;
+mod cluster;
 mod git_poller;
+mod git_step;
+mod transfer_steps;
 mod workers;
 
 /// A master.cfg with one worker `w1` (password `pw`) and the given factories and builders.

@@ -125,7 +125,9 @@ c['schedulers'] = [schedulers.ForceScheduler(name="force", builderNames=["on-w1"
     sandbox.wait_worker_connected("w1").await?;
     sandbox.wait_worker_connected("w2").await?;
 
-    let (status, reply) = sandbox.rpc("/workers/w1", "pause", json!({"reason": "maintenance"})).await?;
+    let (status, reply) = sandbox
+        .rpc("/workers/w1", "pause", json!({"reason": "maintenance"}))
+        .await?;
     assert_eq!(status, 200, "pause: {reply}");
     sandbox
         .wait_until(&Pattern::parse("workers.*.state_updated", '.'), || async {
@@ -134,11 +136,20 @@ c['schedulers'] = [schedulers.ForceScheduler(name="force", builderNames=["on-w1"
         .await?;
     let held = sandbox.force("on-w1").await?;
     // A later request on another worker completing proves a distribution pass saw the first one.
-    let other = sandbox.wait_request_done(sandbox.force("on-w2").await?).await?;
+    let other = sandbox
+        .wait_request_done(sandbox.force("on-w2").await?)
+        .await?;
     assert_eq!(other["results"], json!(0));
     let request = sandbox.get(&format!("/buildrequests/{held}")).await?;
-    assert_eq!(request["buildrequests"][0]["claimed"], json!(false), "a paused worker is not used: {request}");
-    assert_eq!(sandbox.get("/workers/w1").await?["workers"][0]["pause_reason"], json!("maintenance"));
+    assert_eq!(
+        request["buildrequests"][0]["claimed"],
+        json!(false),
+        "a paused worker is not used: {request}"
+    );
+    assert_eq!(
+        sandbox.get("/workers/w1").await?["workers"][0]["pause_reason"],
+        json!("maintenance")
+    );
 
     let (status, reply) = sandbox.rpc("/workers/w1", "unpause", json!({})).await?;
     assert_eq!(status, 200, "unpause: {reply}");

@@ -1,7 +1,12 @@
 //! The steps a BuildFactory can hold, and the remote shell runner they share.
 
+mod directory;
 mod git;
+mod master_shell;
+mod set_property;
 mod shell;
+mod transfer;
+mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +48,21 @@ impl StepContext<'_> {
     /// A directory relative to the builder's directory (`build` by default, as Buildbot).
     pub fn workdir(&self, configured: Option<&str>) -> String {
         format!("{}/{}", self.builddir, configured.unwrap_or("build"))
+    }
+
+    /// A worker path relative to `base` unless it is absolute (the worker keeps it inside its
+    /// base directory either way).
+    pub fn worker_path(base: &str, path: &str) -> String {
+        if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            format!("{base}/{path}")
+        }
+    }
+
+    /// A master path: relative to the master directory unless absolute, as Buildbot's.
+    pub fn master_path(&self, path: &str) -> std::path::PathBuf {
+        self.ctx.basedir.join(path)
     }
 
     /// Sets a build property, persisting it and announcing the change.
@@ -118,12 +138,32 @@ pub async fn run_remote_shell(
     .await
 }
 
+/// What a transfer step does with the transfer updates (`upload_chunk`, `read_file`, ...) of
+/// its command.
+pub trait TransferSink: Send {
+    /// Takes one update; for a `read_file` request it returns the answer to send the worker:
+    /// `Ok(bytes)` (empty = end of file) or `Err(why the master cannot read its side)`.
+    fn on_update(&mut self, update: command_update::Update) -> Option<Result<Vec<u8>, String>>;
+}
+
 /// Runs one remote command of any kind, streaming its output into `log`.
 pub async fn run_remote(
     sc: &StepContext<'_>,
     log: &mut LogWriter,
     command: start_command::Command,
     capture_stdout: bool,
+) -> Result<ShellOutcome> {
+    run_remote_with(sc, log, command, capture_stdout, None).await
+}
+
+/// Runs one remote command, streaming its output into `log` and its transfer updates into
+/// `sink`.
+pub async fn run_remote_with(
+    sc: &StepContext<'_>,
+    log: &mut LogWriter,
+    command: start_command::Command,
+    capture_stdout: bool,
+    mut sink: Option<&mut dyn TransferSink>,
 ) -> Result<ShellOutcome> {
     let mut outcome = ShellOutcome::default();
     let Some(mut remote) = sc.worker.start(sc.builder_name, command).await else {
@@ -163,7 +203,22 @@ pub async fn run_remote(
                         Some(command_update::Update::FailureReason(reason)) => {
                             outcome.failure_reason = Some(reason)
                         }
-                        _ => {}
+                        Some(other) => {
+                            let Some(sink) = sink.as_deref_mut() else {
+                                continue;
+                            };
+                            if let Some(answer) = sink.on_update(other) {
+                                let (data, error) = match answer {
+                                    Ok(data) => (data, String::new()),
+                                    Err(why) => (Vec::new(), why),
+                                };
+                                // A worker that is gone shows up as Lost on the next event.
+                                sc.worker
+                                    .send_download_data(&remote.command_id, data, error)
+                                    .await;
+                            }
+                        }
+                        None => {}
                     }
                 }
                 log.flush().await?;
@@ -228,6 +283,7 @@ pub fn shell_command(
         interrupt_signal: "KILL".into(),
         initial_stdin: Vec::new(),
         log_environ: true,
+        ..ShellCommand::default()
     }
 }
 
@@ -236,6 +292,14 @@ pub async fn run_step(sc: &mut StepContext<'_>, step: &StepConfig) -> Result<(Re
     match step {
         StepConfig::ShellCommand(config) => shell::run(sc, config).await,
         StepConfig::Git(config) => git::run(sc, config).await,
+        StepConfig::RemoveDirectory(config) => directory::remove(sc, config).await,
+        StepConfig::MakeDirectory(config) => directory::make(sc, config).await,
+        StepConfig::SetPropertyFromCommand(config) => set_property::run(sc, config).await,
+        StepConfig::MasterShellCommand(config) => master_shell::run(sc, config).await,
+        StepConfig::StringDownload(config) => transfer::string_download(sc, config).await,
+        StepConfig::FileDownload(config) => transfer::file_download(sc, config).await,
+        StepConfig::FileUpload(config) => upload::file(sc, config).await,
+        StepConfig::DirectoryUpload(config) => upload::directory(sc, config).await,
     }
 }
 
@@ -248,6 +312,12 @@ pub fn running_description(step: &StepConfig) -> String {
     match step {
         StepConfig::ShellCommand(config) => shell::describe(&config.command),
         StepConfig::Git(_) => "updating".into(),
+        StepConfig::RemoveDirectory(config) => format!("Deleting {}", config.dir),
+        StepConfig::MakeDirectory(config) => format!("Creating {}", config.dir),
+        StepConfig::SetPropertyFromCommand(config) => shell::describe(&config.command),
+        StepConfig::MasterShellCommand(_) => "Running".into(),
+        StepConfig::StringDownload(_) | StepConfig::FileDownload(_) => "downloading".into(),
+        StepConfig::FileUpload(_) | StepConfig::DirectoryUpload(_) => "uploading".into(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The `shell` command: one process (and its children) in a process group of its own.
 
+mod cpdir;
 mod finish;
+mod logfiles;
 mod setup;
 mod signals;
 
@@ -17,7 +19,9 @@ use tokio::time::Instant;
 use super::CommandContext;
 use super::outbox::{Gone, Outbox};
 use super::paths;
+pub(crate) use cpdir::cpdir;
 use finish::{Ending, finish};
+use logfiles::LogFiles;
 
 /// How long a killed command may take to exit before the worker gives up on it, as Buildbot's
 /// `BACKUP_TIMEOUT`.
@@ -58,9 +62,13 @@ pub(crate) async fn run(
             Signal::SIGKILL
         }
     };
+    let mut logfiles = match LogFiles::prepare(&ctx.basedir, &workdir, &command.logfiles) {
+        Ok(logfiles) => logfiles,
+        Err(refusal) => return setup_failed(out, refusal).await,
+    };
     let env = setup::environment(
         std::env::vars_os(),
-        &command.env,
+        &setup::requested_env(&command),
         &command.unset_env,
         &workdir,
     );
@@ -69,8 +77,10 @@ pub(crate) async fn run(
         argv: &argv,
         workdir: &workdir,
         env: &env,
+        logfiles: &logfiles.describe(),
     });
     out.header(&header).await?;
+    logfiles.start().await;
 
     let stdin = if command.initial_stdin.is_empty() {
         Stdio::null()
@@ -115,10 +125,15 @@ pub(crate) async fn run(
         interrupt_signal,
         kill: Kill::NotYet,
         killed: false,
+        logfiles,
     };
     let ending = supervisor.supervise(out, interrupts, started).await;
     if let Some(writer) = stdin_writer {
         writer.abort();
+    }
+    if ending.is_ok() {
+        // What the command wrote last is read now, after it has ended, as Buildbot does.
+        supervisor.logfiles.drain(out).await?;
     }
     finish(
         out,
@@ -159,6 +174,7 @@ struct Supervisor<'a> {
     interrupt_signal: Signal,
     kill: Kill,
     killed: bool,
+    logfiles: LogFiles,
 }
 
 impl Supervisor<'_> {
@@ -178,6 +194,8 @@ impl Supervisor<'_> {
         let mut interrupts_open = true;
         let mut stdout_buf = vec![0u8; READ_CHUNK];
         let mut stderr_buf = vec![0u8; READ_CHUNK];
+        let mut poll_at =
+            (!self.logfiles.is_empty()).then(|| Instant::now() + logfiles::POLL_INTERVAL);
         // Owned handles: a send permit borrows its sender while the batch is taken from `out`.
         let sender = out.sender().clone();
         let lost = out.lost().clone();
@@ -265,6 +283,10 @@ impl Supervisor<'_> {
                     }
                 },
                 () = at(flush_at) => flush_due = true,
+                () = at(poll_at), if room > 0 => {
+                    self.logfiles.poll(out).await;
+                    poll_at = Some(Instant::now() + logfiles::POLL_INTERVAL);
+                }
                 read = read_some(&mut self.stdout, &mut stdout_buf[..room]), if self.stdout.is_some() && room > 0 => {
                     if let Some(data) = take_read(&mut self.stdout, read, &stdout_buf) {
                         last_output = Instant::now();

@@ -16,6 +16,16 @@ pub(super) fn argv(command: &ShellCommand) -> Result<Vec<String>, String> {
     }
 }
 
+/// The variables the master sets: `env`, plus each list of `env_lists` joined with ':' (Buildbot
+/// joins every list value with `os.pathsep`, which makes `PATH`-like lists work).
+pub(super) fn requested_env(command: &ShellCommand) -> HashMap<String, String> {
+    let mut set = command.env.clone();
+    for (key, list) in &command.env_lists {
+        set.insert(key.clone(), list.values.join(":"));
+    }
+    set
+}
+
 /// The child's environment: the worker's, with `set` applied and `unset` removed.
 ///
 /// As in Buildbot, `${NAME}` in a value expands to the worker's own variable (empty when unset),
@@ -76,6 +86,8 @@ pub(super) struct HeaderInput<'a> {
     pub argv: &'a [String],
     pub workdir: &'a Path,
     pub env: &'a BTreeMap<OsString, OsString>,
+    /// The logfiles, already formatted as a Python dict.
+    pub logfiles: &'a str,
 }
 
 pub(super) fn header(input: &HeaderInput<'_>) -> String {
@@ -95,7 +107,7 @@ pub(super) fn header(input: &HeaderInput<'_>) -> String {
         let _ = write!(text, " (maxTime {})", seconds(command.max_time_s));
     }
     text.push('\n');
-    text.push_str(" watching logfiles {}\n");
+    let _ = writeln!(text, " watching logfiles {}", input.logfiles);
     let _ = writeln!(text, " argv: {}", python_list(input.argv));
     if command.log_environ {
         text.push_str(" environment:\n");
