@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README). Installs what is missing, starts its own PostgreSQL,
-# NATS (JetStream) and etcd on free loopback ports in a temporary directory, exports their
-# URLs, runs fmt, clippy and the tests, then stops everything it started.
+# NATS (JetStream), etcd and an SMTP sink (aiosmtpd) on free loopback ports in a temporary
+# directory, exports their URLs, runs fmt, clippy and the tests, then stops everything it started.
 #
 #   scripts/test.sh                    the whole workspace
 #   scripts/test.sh -p ferrobot-bus    extra arguments go to the test runner
@@ -55,6 +55,10 @@ install_missing_packages() {
     # etcd-client's build script runs protoc and needs the well-known types.
     command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
     [ -e /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
+    # scripts/check-deploy.sh validates deploy/docker-compose.yml offline with it.
+    command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+    # The SMTP sink (aiosmtpd) runs in a virtualenv of its own.
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
     if [ ${#missing[@]} -eq 0 ]; then
         say "packages: all present"
         return
@@ -88,6 +92,7 @@ choose_test_runner() {
 TEST_DIR=""
 NATS_PID=""
 ETCD_PID=""
+SMTP_PID=""
 PG_DATA=""
 PG_BIN=""
 USED_PORTS=" "
@@ -116,13 +121,13 @@ stop_services() {
         kill -TERM -- "-$CHILD_PID" 2>/dev/null || kill -TERM "$CHILD_PID" 2>/dev/null
         wait "$CHILD_PID" 2>/dev/null
     fi
-    if [ -n "$NATS_PID" ] || [ -n "$ETCD_PID" ] || [ -n "$PG_DATA" ]; then
+    if [ -n "$NATS_PID" ] || [ -n "$ETCD_PID" ] || [ -n "$SMTP_PID" ] || [ -n "$PG_DATA" ]; then
         say "services: stopping"
     fi
-    for pid in $NATS_PID $ETCD_PID; do
+    for pid in $NATS_PID $ETCD_PID $SMTP_PID; do
         kill "$pid" 2>/dev/null
     done
-    for pid in $NATS_PID $ETCD_PID; do
+    for pid in $NATS_PID $ETCD_PID $SMTP_PID; do
         wait "$pid" 2>/dev/null
     done
     if [ -n "$PG_DATA" ] && [ -e "$PG_DATA/postmaster.pid" ]; then
@@ -288,6 +293,39 @@ start_etcd() {
     show_log_and_fail "etcd" "$dir/etcd.log"
 }
 
+# An SMTP server greets with a 220 line.
+smtp_answers() (
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    read -r -t 2 greeting <&3 || exit 1
+    [[ "$greeting" == 220* ]]
+)
+
+# aiosmtpd files every mail it accepts in a Maildir, which the mail tests read.
+start_smtp() {
+    local dir="$TEST_DIR/smtp" port attempt
+    mkdir -p "$dir/maildir/tmp" "$dir/maildir/new" "$dir/maildir/cur"
+    python3 -m venv "$dir/venv" >"$dir/venv.log" 2>&1 || show_log_and_fail "python3 -m venv" "$dir/venv.log"
+    "$dir/venv/bin/pip" install -q aiosmtpd >>"$dir/venv.log" 2>&1 ||
+        show_log_and_fail "pip install aiosmtpd" "$dir/venv.log"
+    for attempt in 1 2 3 4 5; do
+        free_port
+        port=$FREE_PORT
+        "$dir/venv/bin/python" -m aiosmtpd -n -l "127.0.0.1:$port" \
+            -c aiosmtpd.handlers.Mailbox "$dir/maildir" >>"$dir/smtp.log" 2>&1 &
+        SMTP_PID=$!
+        if wait_until 150 "$SMTP_PID" smtp_answers "$port"; then
+            export FERROBOT_TEST_SMTP="127.0.0.1:$port" FERROBOT_TEST_MAILDIR="$dir/maildir"
+            say "services: aiosmtpd on 127.0.0.1:$port"
+            return
+        fi
+        say "services: aiosmtpd failed on port $port (attempt $attempt)"
+        kill "$SMTP_PID" 2>/dev/null || true
+        wait "$SMTP_PID" 2>/dev/null || true
+        SMTP_PID=""
+    done
+    show_log_and_fail "aiosmtpd" "$dir/smtp.log"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Phase 3: checks and tests
 
@@ -304,7 +342,7 @@ selects_packages() {
 
 # Features off by default that the whole-workspace runs turn on: the etcd coordinator needs
 # protoc to build, which this script installs (a plain `cargo build` must work without it).
-FEATURES=(--features ferrobot-coord/etcd)
+FEATURES=(--features ferrobot-coord/etcd --features ferrobot-master/etcd)
 
 main() {
     command -v cargo >/dev/null 2>&1 || fail "cargo not found (install the Rust toolchain first)"
@@ -326,6 +364,7 @@ main() {
     start_postgres
     start_nats
     start_etcd
+    start_smtp
 
     local lint_status=0
     if [ "${FERROBOT_TEST_SKIP_LINT:-}" = 1 ]; then
@@ -336,6 +375,14 @@ main() {
         say "lint: cargo clippy --workspace --all-targets ${FEATURES[*]} -- -D warnings"
         run cargo clippy --workspace --all-targets "${FEATURES[@]}" -- -D warnings || lint_status=1
     fi
+
+    # The deployment files (deploy/): compose validity, master.cfg, entrypoint.
+    local deploy_status=0
+    say "deploy: scripts/check-deploy.sh"
+    run bash scripts/check-deploy.sh || {
+        deploy_status=1
+        say "deploy: FAILED (scripts/check-deploy.sh, message above); running the tests anyway"
+    }
 
     local scope=(--workspace "${FEATURES[@]}") test_status=0
     if selects_packages "$@"; then
@@ -354,6 +401,10 @@ main() {
     if [ "$test_status" -ne 0 ]; then
         say "done: tests failed (status $test_status)"
         exit "$test_status"
+    fi
+    if [ "$deploy_status" -ne 0 ]; then
+        say "done: tests passed, but the deployment checks failed (bash scripts/check-deploy.sh)"
+        exit 1
     fi
     if [ "$lint_status" -ne 0 ]; then
         say "done: tests passed, but fmt or clippy failed"

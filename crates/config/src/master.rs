@@ -204,13 +204,11 @@ fn read_key(
             }
         }
         "services" => {
-            let items =
-                seq(v).ok_or_else(|| format!("{what} must be a list, not {}", type_name(v)))?;
-            if !items.is_empty() {
-                return Err(format!(
-                    "{what}: reporters and other services are not supported yet (found {})",
-                    type_name(items[0])
-                ));
+            for (i, (_, item)) in objects(v, &what, false)?.into_iter().enumerate() {
+                match item {
+                    Item::Reporter(r) => config.reporters.push(r.clone()),
+                    _ => return Err(wrong_item(&what, i, "reporter", v)),
+                }
             }
         }
         "status" => {

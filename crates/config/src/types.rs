@@ -2,7 +2,9 @@
 //! prints it as JSON; the master consumes nothing else.
 
 mod file_steps;
+mod reporters;
 pub use file_steps::*;
+pub use reporters::*;
 
 use std::collections::BTreeMap;
 
@@ -45,6 +47,9 @@ pub struct MasterConfig {
     pub mq: MqConfig,
     /// `c['coordination']`: where leases and elections live.
     pub coordination: CoordinationConfig,
+    /// `c['services']`: the reporters.
+    #[serde(default)]
+    pub reporters: Vec<ReporterConfig>,
     /// Problems that do not stop the master (e.g. a builder naming an unknown worker).
     pub warnings: Vec<String>,
 }
@@ -68,6 +73,7 @@ impl Default for MasterConfig {
             multi_master: false,
             mq: MqConfig::default(),
             coordination: CoordinationConfig::default(),
+            reporters: Vec::new(),
             warnings: Vec::new(),
         }
     }

@@ -14,7 +14,8 @@ use starlark::starlark_simple_value;
 use starlark::values::{Heap, NoSerialize, StarlarkValue, Value, starlark_value};
 
 use crate::types::{
-    BuilderConfig, ChangeFilter, ChangeSourceConfig, SchedulerConfig, StepConfig, WorkerConfig,
+    BuilderConfig, ChangeFilter, ChangeSourceConfig, MessageFormatterConfig, ReporterConfig,
+    SchedulerConfig, StepConfig, WorkerConfig,
 };
 
 /// Where something was written: `master.cfg:12:5`.
@@ -80,6 +81,8 @@ pub(crate) enum Kind {
     FileDownload,
     FileUpload,
     DirectoryUpload,
+    MailNotifier,
+    MessageFormatter,
     /// A Buildbot name Ferrobot knows but does not implement yet.
     Unsupported,
 }
@@ -142,6 +145,8 @@ pub(crate) enum Item {
     Factory(Steps),
     /// A builder; its `steps` are filled from the factory after evaluation.
     Builder(BuilderConfig, Steps),
+    Reporter(ReporterConfig),
+    MessageFormatter(MessageFormatterConfig),
 }
 
 /// An instance of a Buildbot class.
@@ -164,7 +169,10 @@ impl Obj {
             Item::Scheduler(s) => Some(s.name().to_owned()),
             Item::Step(s) => Some(s.common().name.clone()),
             Item::Builder(b, _) => Some(b.name.clone()),
-            Item::ChangeFilter(_) | Item::Factory(_) => None,
+            Item::ChangeFilter(_)
+            | Item::Factory(_)
+            | Item::Reporter(_)
+            | Item::MessageFormatter(_) => None,
         }
     }
 }

@@ -5,10 +5,10 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{assert_mentions, builder, error};
+use common::{assert_mentions, builder};
 use ferrobot_config::{
     BranchSelection, ChangeSourceConfig, Command, CoordinationConfig, Error, GitMode, MqConfig,
-    SchedulerConfig, StepConfig, load, load_str,
+    ReporterConfig, SchedulerConfig, StepConfig, TemplateType, load, load_str,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -150,7 +150,7 @@ fn acceptance_cluster_variant_loads_its_mq_and_coordination() {
 }
 
 #[test]
-fn acceptance_reporters_variant_names_the_unsupported_reporter() {
+fn acceptance_reporters_variant_loads_its_mail_notifier() {
     let extra = r#"
 from buildbot.plugins import reporters
 tpl = u"""<h4>Result: {{ summary }}</h4>"""
@@ -160,25 +160,16 @@ mn = reporters.MailNotifier(fromaddr="ci@example.org", sendToInterestedUsers=Fal
                                                 wantProperties=True, wantSteps=True))
 c['services'] = [mn]
 "#;
-    let text = fixture_text("acceptance.cfg") + extra;
-    // Arguments are evaluated before the call, as in Python: the inner MessageFormatter
-    // is the first unsupported name reached.
-    let (line, text_of_line) = text
-        .lines()
-        .enumerate()
-        .find(|(_, l)| l.contains("reporters.MessageFormatter("))
-        .expect("line");
-    let col = text_of_line
-        .find("reporters.MessageFormatter(")
-        .expect("col")
-        + 1;
-    assert_eq!(
-        error(&text),
-        format!(
-            "master.cfg:{}:{col}: reporters.MessageFormatter is not supported yet",
-            line + 1
-        )
-    );
+    let cfg = load_str("master.cfg", &(fixture_text("acceptance.cfg") + extra))
+        .expect("the reporters variant loads");
+    let [ReporterConfig::MailNotifier(mail)] = cfg.reporters.as_slice() else {
+        panic!("expected one MailNotifier, got {:?}", cfg.reporters);
+    };
+    assert_eq!(mail.relayhost, "127.0.0.1");
+    assert_eq!(mail.smtp_port, 2525);
+    assert_eq!(mail.extra_recipients, ["dev@example.org"]);
+    assert_eq!(mail.message_formatter.template_type, TemplateType::Html);
+    assert!(mail.message_formatter.want_steps);
 }
 
 #[test]

@@ -128,13 +128,16 @@ fn change_source_as_a_list_or_a_single_source() {
 }
 
 #[test]
-fn services_may_be_empty_but_reporters_are_not_supported_yet() {
+fn services_may_be_empty_and_other_reporters_are_not_supported_yet() {
     assert!(load("c['services'] = []\n").warnings.is_empty());
     assert_eq!(
-        error("c['services'] = [reporters.MailNotifier(fromaddr='ci@example.org')]\n"),
-        "master.cfg:1:18: reporters.MailNotifier is not supported yet"
+        error("c['services'] = [reporters.HttpStatusPush('http://x')]\n"),
+        "master.cfg:1:18: reporters.HttpStatusPush is not supported yet"
     );
-    assert_mentions(&error("c['services'] = ['x']\n"), &["not supported yet"]);
+    assert_mentions(
+        &error("c['services'] = ['x']\n"),
+        &["must be a Buildbot object"],
+    );
 }
 
 #[test]

@@ -5,9 +5,11 @@
 pub mod building;
 pub mod changes;
 pub mod cli;
+pub mod cluster;
 pub mod context;
 mod error;
 pub mod events;
+pub mod reporters;
 pub mod roles;
 pub mod scheduling;
 pub mod service;

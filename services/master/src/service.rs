@@ -4,23 +4,27 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ferrobot_bus::{Bus, InProcessBus, NatsBus};
 use ferrobot_config::{MasterConfig, MqConfig};
-use ferrobot_model::{Results, now_epoch};
+use ferrobot_model::now_epoch;
 use ferrobot_protocol::v1::worker_service_server::WorkerServiceServer;
-use ferrobot_store::{BuildFilter, BuildRequestFilter, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::building::Distributor;
+use crate::cluster::{Membership, housekeeping};
 use crate::context::Context;
 use crate::events::Events;
 use crate::roles::Roles;
 use crate::workers::{WorkerRegistry, WorkerServer};
 use crate::{Error, Result};
+
+/// How long reconfig waits for the old schedulers and change sources to stop.
+const SERVICES_STOP: Duration = Duration::from_secs(30);
 
 /// What a master needs to start.
 pub struct MasterOptions {
@@ -38,6 +42,22 @@ pub struct MasterOptions {
     pub worker_listener: Option<TcpListener>,
 }
 
+/// Timings a test may shorten; production uses [`Tuning::default`].
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// TTL of the master's lease: a dead master is noticed after about this long (plus one
+    /// housekeeping interval), and a master that cannot renew fences itself a third earlier.
+    pub lease_ttl: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            lease_ttl: crate::cluster::DEFAULT_LEASE_TTL,
+        }
+    }
+}
+
 /// A started master. Dropping it does not stop it: call [`RunningMaster::shutdown`].
 pub struct RunningMaster {
     /// Shared state (store, bus, config).
@@ -50,8 +70,12 @@ pub struct RunningMaster {
     pub www_addr: Option<SocketAddr>,
     /// Address of the worker server (with the `builder` role).
     pub worker_addr: Option<SocketAddr>,
+    /// The master's lease and the cluster's coordinator.
+    pub membership: Arc<Membership>,
     config_tx: watch::Sender<Arc<MasterConfig>>,
-    services: std::sync::Mutex<CancellationToken>,
+    /// The schedulers' and change sources' generation: reconfig cancels it and waits for its
+    /// tasks (so their duties are resigned) before campaigning again.
+    services: std::sync::Mutex<(CancellationToken, TaskTracker)>,
     tracker: TaskTracker,
     cancel: CancellationToken,
 }
@@ -99,6 +123,15 @@ fn require<T>(listener: Option<T>, role: &str, what: &str) -> Result<T> {
 
 /// Opens the store and the bus, registers the master and starts its roles. Returns once serving.
 pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<RunningMaster> {
+    start_tuned(options, Tuning::default(), cancel).await
+}
+
+/// [`start`] with other timings (tests use a short lease TTL).
+pub async fn start_tuned(
+    options: MasterOptions,
+    tuning: Tuning,
+    cancel: CancellationToken,
+) -> Result<RunningMaster> {
     let MasterOptions {
         basedir,
         config,
@@ -112,7 +145,10 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
     let events = Events::new(open_bus(&config).await?);
     let master_name = name.unwrap_or_else(|| default_master_name(&basedir));
     let masterid = store.find_or_create_master(&master_name).await?;
-    housekeep_own_leftovers(store.as_ref(), &events, masterid).await?;
+    // The lease comes before the master is marked active, so the others never take an active
+    // master without a lease for dead (see housekeeping::recover_dead_masters).
+    let membership = Arc::new(Membership::join(&config, &master_name, tuning.lease_ttl).await?);
+    housekeeping::release_leftovers(store.as_ref(), &events, masterid).await?;
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
     let ctx = Arc::new(Context {
         store,
@@ -156,7 +192,7 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
             ctx.clone(),
             registry.clone(),
             tracker.clone(),
-            cancel.clone(),
+            crate::cluster::self_fence(&membership, &tracker, &cancel),
         );
         tracker.spawn(distributor.run());
         tracker.spawn(crate::building::cancel::run(ctx.clone(), cancel.clone()));
@@ -185,10 +221,22 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
             }
         });
     }
+    // Every master campaigns for housekeeping, so any survivor recovers a dead master.
+    tracker.spawn(crate::cluster::duties::run_duty(
+        membership.clone(),
+        housekeeping::DUTY.to_owned(),
+        cancel.clone(),
+        {
+            let (ctx, membership) = (ctx.clone(), membership.clone());
+            move |token| housekeeping::run(ctx, membership, token)
+        },
+    ));
     let services = cancel.child_token();
-    if roles.scheduler {
-        spawn_config_services(&ctx, &tracker, services.clone());
-    }
+    let generation = if roles.scheduler {
+        spawn_config_services(&ctx, &membership, &tracker, services.clone())
+    } else {
+        TaskTracker::new()
+    };
     tracing::info!(www = ?www_addr, workers = ?worker_addr, %roles, master = %ctx.master_name, "master started");
     Ok(RunningMaster {
         ctx,
@@ -196,17 +244,31 @@ pub async fn start(options: MasterOptions, cancel: CancellationToken) -> Result<
         roles,
         www_addr,
         worker_addr,
+        membership,
         config_tx,
-        services: std::sync::Mutex::new(services),
+        services: std::sync::Mutex::new((services, generation)),
         tracker,
         cancel,
     })
 }
 
-/// Schedulers and change sources follow the configuration, so reconfig restarts them.
-fn spawn_config_services(ctx: &Arc<Context>, tracker: &TaskTracker, token: CancellationToken) {
-    crate::scheduling::spawn_schedulers(ctx.clone(), tracker, token.clone());
-    crate::changes::spawn_change_sources(ctx.clone(), tracker, token);
+/// Reporters, schedulers and change sources follow the configuration, so reconfig restarts
+/// them. They run on a tracker of their own (returned, closed), which `tracker` waits for at
+/// shutdown.
+fn spawn_config_services(
+    ctx: &Arc<Context>,
+    membership: &Arc<Membership>,
+    tracker: &TaskTracker,
+    token: CancellationToken,
+) -> TaskTracker {
+    let generation = TaskTracker::new();
+    crate::reporters::spawn_reporters(ctx.clone(), membership, &generation, token.clone());
+    crate::scheduling::spawn_schedulers(ctx.clone(), membership, &generation, token.clone());
+    crate::changes::spawn_change_sources(ctx.clone(), membership, &generation, token);
+    generation.close();
+    let waited = generation.clone();
+    tracker.spawn(async move { waited.wait().await });
+    generation
 }
 
 impl RunningMaster {
@@ -224,18 +286,30 @@ impl RunningMaster {
         }
         self.config_tx.send_replace(Arc::new(config));
         sync_config(&self.ctx, self.roles).await?;
-        let fresh = self.cancel.child_token();
-        let previous = std::mem::replace(
-            &mut *self
-                .services
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            fresh.clone(),
-        );
+        let (previous, previous_tasks) = self
+            .services
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         previous.cancel();
-        if self.roles.scheduler {
-            spawn_config_services(&self.ctx, &self.tracker, fresh);
+        // The old tasks resign their duties first; otherwise a resignation could free a duty
+        // that the new generation of this same lease has just taken again.
+        if tokio::time::timeout(SERVICES_STOP, previous_tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("old schedulers or change sources did not stop within 30 s");
         }
+        let fresh = self.cancel.child_token();
+        let generation = if self.roles.scheduler {
+            spawn_config_services(&self.ctx, &self.membership, &self.tracker, fresh.clone())
+        } else {
+            TaskTracker::new()
+        };
+        *self
+            .services
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (fresh, generation);
         tracing::info!("reconfig complete");
         Ok(())
     }
@@ -264,6 +338,10 @@ impl RunningMaster {
             .await;
         if let Ok(Some(master)) = ctx.store.master(ctx.masterid).await {
             ctx.events.master(&master, "stopped").await;
+        }
+        // Last, so that the others never see this master active without a lease.
+        if let Err(error) = self.membership.lease().revoke().await {
+            tracing::warn!(%error, "revoking the master lease failed; it runs out with its TTL");
         }
         tracing::info!("master stopped");
     }
@@ -294,51 +372,5 @@ async fn sync_config(ctx: &Context, roles: Roles) -> Result<()> {
     }
     store.set_master_builders(ctx.masterid, &builderids).await?;
     store.set_configured_workers(ctx.masterid, &pairs).await?;
-    Ok(())
-}
-
-/// A master that crashed left builds running and requests claimed: end those builds RETRY and
-/// release the claims so the requests run again (Buildbot does this at start-up too).
-async fn housekeep_own_leftovers(store: &dyn Store, events: &Events, masterid: i64) -> Result<()> {
-    let now = now_epoch();
-    let running = store
-        .builds(&BuildFilter {
-            masterid: Some(masterid),
-            complete: Some(false),
-            ..Default::default()
-        })
-        .await?;
-    for build in running {
-        for step in store.steps(build.buildid).await? {
-            if !step.complete {
-                store
-                    .finish_step(step.stepid, Results::Retry, false, now)
-                    .await?;
-            }
-        }
-        store
-            .finish_build(build.buildid, Results::Retry, now)
-            .await?;
-        tracing::info!(
-            buildid = build.buildid,
-            "build left running by a previous run ended RETRY"
-        );
-    }
-    let claimed = store
-        .buildrequests(&BuildRequestFilter {
-            complete: Some(false),
-            claimed_by_masterid: Some(masterid),
-            ..Default::default()
-        })
-        .await?;
-    let brids: Vec<i64> = claimed.iter().map(|r| r.buildrequestid).collect();
-    if !brids.is_empty() {
-        store.unclaim_buildrequests(&brids, masterid).await?;
-        for brid in &brids {
-            if let Some(request) = store.buildrequest(*brid).await? {
-                events.buildrequest(&request, "unclaimed").await;
-            }
-        }
-    }
     Ok(())
 }

@@ -2,6 +2,10 @@
 //! the integration tests share: REST calls, forcing builds, waiting on bus events.
 #![warn(missing_docs)]
 
+mod cluster;
+
+pub use cluster::ClusterServices;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail};
 use ferrobot_bus::Pattern;
 pub use ferrobot_master::roles::Roles;
-use ferrobot_master::service::{MasterOptions, RunningMaster};
+use ferrobot_master::service::{MasterOptions, RunningMaster, Tuning};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +50,26 @@ pub struct Sandbox {
     /// HTTP client.
     pub http: reqwest::Client,
     cancel: CancellationToken,
+    /// The master's own runtime, for a sandbox that may [`Sandbox::crash`].
+    runtime: Option<OwnRuntime>,
+}
+
+/// A runtime that may be dropped inside another one (a failing test drops its sandboxes there,
+/// where a plain runtime's drop would panic).
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnRuntime {
+    fn get(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("runtime present until dropped")
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Sandbox {
@@ -67,6 +91,35 @@ impl Sandbox {
         name: &str,
         roles: Roles,
     ) -> Result<Sandbox> {
+        Self::launch(dir, cfg, name, roles, Tuning::default(), None).await
+    }
+
+    /// Starts a cluster master with a lease of `lease_ttl` on a runtime of its own, so that
+    /// [`Sandbox::crash`] can end it the way `kill -9` would.
+    pub async fn start_crashable(
+        dir: tempfile::TempDir,
+        cfg: &str,
+        name: &str,
+        roles: Roles,
+        lease_ttl: Duration,
+    ) -> Result<Sandbox> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(format!("master-{name}"))
+            .enable_all()
+            .build()?;
+        let runtime = OwnRuntime(Some(runtime));
+        Self::launch(dir, cfg, name, roles, Tuning { lease_ttl }, Some(runtime)).await
+    }
+
+    async fn launch(
+        dir: tempfile::TempDir,
+        cfg: &str,
+        name: &str,
+        roles: Roles,
+        tuning: Tuning,
+        runtime: Option<OwnRuntime>,
+    ) -> Result<Sandbox> {
         // The master's log goes to the test's output (shown when a test fails); one per process.
         let _ = ferrobot_telemetry::init(&ferrobot_telemetry::Options::default());
         let path = dir.path().join("master.cfg");
@@ -81,9 +134,13 @@ impl Sandbox {
             worker_listener: Some(TcpListener::bind("127.0.0.1:0").await?),
         };
         let cancel = CancellationToken::new();
-        let master = ferrobot_master::service::start(options, cancel.clone())
-            .await
-            .map_err(|e| anyhow!("master did not start: {e}"))?;
+        let starting = ferrobot_master::service::start_tuned(options, tuning, cancel.clone());
+        let started = match &runtime {
+            // Everything the master spawns then lives on its runtime and dies with it.
+            Some(runtime) => runtime.get().spawn(starting).await?,
+            None => starting.await,
+        };
+        let master = started.map_err(|e| anyhow!("master did not start: {e}"))?;
         // A master without the www role has no API of its own; tests then ask another master.
         let api = master
             .www_addr
@@ -95,6 +152,7 @@ impl Sandbox {
             api,
             http: reqwest::Client::new(),
             cancel,
+            runtime,
         })
     }
 
@@ -248,6 +306,21 @@ impl Sandbox {
             master.shutdown().await;
         }
         self.cancel.cancel();
+        drop(self.runtime.take());
+        self.dir
+    }
+
+    /// Ends a master started with [`Sandbox::start_crashable`] as `kill -9` would: its tasks
+    /// stop where they are, nothing is cleaned up, its lease is no longer renewed and its
+    /// workers lose their connection. The database still shows it active.
+    pub fn crash(mut self) -> tempfile::TempDir {
+        let runtime = self
+            .runtime
+            .take()
+            .expect("only a sandbox from start_crashable can crash");
+        drop(runtime);
+        // Dropped after its runtime, so no clean-up of it can run.
+        drop(self.master.take());
         self.dir
     }
 }
@@ -282,68 +355,4 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String> {
         bail!("git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
-
-/// A PostgreSQL database and a NATS subject prefix of their own, for one cluster test.
-pub struct ClusterServices {
-    /// `postgresql://.../ferrobot_it_<id>`.
-    pub db_url: String,
-    /// `nats://...`.
-    pub nats_url: String,
-    /// A subject prefix no other test uses.
-    pub prefix: String,
-    server_url: String,
-    database: String,
-}
-
-impl ClusterServices {
-    /// Creates the database on `FERROBOT_TEST_DATABASE_URL`'s server; fails when the variables
-    /// that `scripts/test.sh` exports are missing.
-    pub async fn create() -> Result<ClusterServices> {
-        use sqlx::Connection as _;
-        let server_url = std::env::var("FERROBOT_TEST_DATABASE_URL").map_err(|_| {
-            anyhow!("FERROBOT_TEST_DATABASE_URL is not set: run scripts/test.sh, which starts PostgreSQL")
-        })?;
-        let nats_url = std::env::var("FERROBOT_TEST_NATS_URL").map_err(|_| {
-            anyhow!("FERROBOT_TEST_NATS_URL is not set: run scripts/test.sh, which starts NATS")
-        })?;
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let database = format!("ferrobot_it_{id}");
-        let mut connection = sqlx::PgConnection::connect(&server_url).await?;
-        // The name is our own uuid, never input.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-            .execute(&mut connection)
-            .await?;
-        let base = server_url
-            .rsplit_once('/')
-            .map_or(server_url.as_str(), |(base, _)| base);
-        Ok(ClusterServices {
-            db_url: format!("{base}/{database}"),
-            nats_url,
-            prefix: format!("it{}", &id[..12]),
-            server_url,
-            database,
-        })
-    }
-
-    /// The `c[...]` lines that put a master on this database and bus.
-    pub fn config_lines(&self) -> String {
-        format!(
-            "c['multiMaster'] = True\nc['db'] = {{'db_url': {:?}}}\nc['mq'] = {{'type': 'nats', 'url': {:?}, 'prefix': {:?}}}\n",
-            self.db_url, self.nats_url, self.prefix
-        )
-    }
-
-    /// Drops the database.
-    pub async fn drop_database(self) -> Result<()> {
-        use sqlx::Connection as _;
-        let mut connection = sqlx::PgConnection::connect(&self.server_url).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.database
-        )))
-        .execute(&mut connection)
-        .await?;
-        Ok(())
-    }
 }

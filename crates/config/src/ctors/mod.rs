@@ -4,6 +4,7 @@
 
 mod changes;
 mod file_steps;
+mod reporters;
 mod schedulers;
 mod steps;
 pub(crate) mod util;
@@ -39,6 +40,8 @@ const SUPPORTED: &[(&str, Kind)] = &[
     ("steps.FileDownload", Kind::FileDownload),
     ("steps.FileUpload", Kind::FileUpload),
     ("steps.DirectoryUpload", Kind::DirectoryUpload),
+    ("reporters.MailNotifier", Kind::MailNotifier),
+    ("reporters.MessageFormatter", Kind::MessageFormatter),
 ];
 
 /// Buildbot names that are known but not implemented yet.
@@ -166,8 +169,6 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "util.GNUAutoconf",
     "util.BasicBuildFactory",
     // reporters
-    "reporters.MailNotifier",
-    "reporters.MessageFormatter",
     "reporters.MessageFormatterMissingWorker",
     "reporters.MessageFormatterRenderable",
     "reporters.MessageFormatterFunction",
@@ -295,6 +296,8 @@ pub(crate) fn call<'v>(
         Kind::FileDownload => (&file_steps::FILE_DOWNLOAD, file_steps::file_download),
         Kind::FileUpload => (&file_steps::FILE_UPLOAD, file_steps::file_upload),
         Kind::DirectoryUpload => (&file_steps::DIRECTORY_UPLOAD, file_steps::directory_upload),
+        Kind::MailNotifier => (&reporters::MAIL_NOTIFIER, reporters::mail_notifier),
+        Kind::MessageFormatter => (&reporters::MESSAGE_FORMATTER, reporters::message_formatter),
     };
     let loc = Loc::here(eval);
     let args = Args::bind(spec, args, eval.heap())?;

@@ -108,7 +108,9 @@ impl BuildJob {
         if user_stop.is_cancelled() {
             results = results.worst(Results::Cancelled);
         } else if self.shutdown.is_cancelled() {
-            results = results.worst(Results::Retry);
+            // Not `worst`: the interrupted step reports CANCELLED, which would complete the
+            // request instead of releasing it to run again (Buildbot's stopBuild(RETRY)).
+            results = Results::Retry;
         }
         watcher.abort();
         let state = match (results, &failed_step) {

@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::Result;
+use crate::cluster::Membership;
+use crate::cluster::duties::run_duty;
 use crate::context::Context;
 
 pub use change::Kind;
@@ -91,9 +93,16 @@ pub async fn submit_buildset(
     Ok((bsid, requests))
 }
 
-/// Starts one task per SingleBranchScheduler and AnyBranchScheduler of the current config.
-/// They run until `cancel` fires; on reconfig the caller cancels and calls this again.
-pub fn spawn_schedulers(ctx: Arc<Context>, tracker: &TaskTracker, cancel: CancellationToken) {
+/// Starts one task per SingleBranchScheduler and AnyBranchScheduler of the current config,
+/// each running only while this master owns the duty `scheduler:<name>` (one master in the
+/// cluster runs each). They run until `cancel` fires; on reconfig the caller cancels and calls
+/// this again.
+pub fn spawn_schedulers(
+    ctx: Arc<Context>,
+    membership: &Arc<Membership>,
+    tracker: &TaskTracker,
+    cancel: CancellationToken,
+) {
     let config = ctx.config();
     for scheduler in &config.schedulers {
         let (kind, scheduler_config) = match scheduler {
@@ -106,11 +115,13 @@ pub fn spawn_schedulers(ctx: Arc<Context>, tracker: &TaskTracker, cancel: Cancel
                 continue;
             }
         };
-        tracker.spawn(change::run(
-            ctx.clone(),
-            kind,
-            scheduler_config,
+        let duty = format!("scheduler:{}", scheduler_config.name);
+        let ctx = ctx.clone();
+        tracker.spawn(run_duty(
+            membership.clone(),
+            duty,
             cancel.clone(),
+            move |token| change::run(ctx, kind, scheduler_config, token),
         ));
     }
 }

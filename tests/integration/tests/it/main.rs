@@ -2,8 +2,10 @@
 
 mod builds;
 mod cluster;
+mod failover;
 mod git_poller;
 mod git_step;
+mod mail;
 mod transfer_steps;
 mod workers;
 
