@@ -376,14 +376,6 @@ main() {
         run cargo clippy --workspace --all-targets "${FEATURES[@]}" -- -D warnings || lint_status=1
     fi
 
-    # The deployment files (deploy/): compose validity, master.cfg, entrypoint.
-    local deploy_status=0
-    say "deploy: scripts/check-deploy.sh"
-    run bash scripts/check-deploy.sh || {
-        deploy_status=1
-        say "deploy: FAILED (scripts/check-deploy.sh, message above); running the tests anyway"
-    }
-
     local scope=(--workspace "${FEATURES[@]}") test_status=0
     if selects_packages "$@"; then
         scope=()
@@ -397,6 +389,18 @@ main() {
         say "tests: ${command[*]}"
         run "${command[@]}" || test_status=$?
     fi
+
+    # The deployment files (deploy/): compose validity, master.cfg, entrypoint. After the tests,
+    # so it reuses the ferrobot binary they built instead of building one more.
+    local deploy_status=0
+    say "deploy: scripts/check-deploy.sh"
+    if [ -x target/debug/ferrobot ] && [ -z "${FERROBOT_BIN:-}" ]; then
+        export FERROBOT_BIN=$PWD/target/debug/ferrobot
+    fi
+    run bash scripts/check-deploy.sh || {
+        deploy_status=1
+        say "deploy: FAILED (scripts/check-deploy.sh, message above)"
+    }
 
     if [ "$test_status" -ne 0 ]; then
         say "done: tests failed (status $test_status)"

@@ -82,6 +82,9 @@ pub(crate) enum Kind {
     FileUpload,
     DirectoryUpload,
     MailNotifier,
+    HttpStatusPush,
+    GitHubStatusPush,
+    GitLabStatusPush,
     MessageFormatter,
     /// A Buildbot name Ferrobot knows but does not implement yet.
     Unsupported,

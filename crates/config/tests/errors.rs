@@ -217,7 +217,7 @@ fn unsupported_buildbot_names_say_so_with_their_position() {
         "util.Secret",
         "steps.Trigger",
         "steps.MultipleFileUpload",
-        "reporters.GitHubStatusPush",
+        "reporters.GitHubCommentPush",
         "util.MasterLock",
     ] {
         let message = error(&format!("c['title'] = 'x'\n\nvalue = {name}('arg')\n"));

@@ -131,8 +131,8 @@ fn change_source_as_a_list_or_a_single_source() {
 fn services_may_be_empty_and_other_reporters_are_not_supported_yet() {
     assert!(load("c['services'] = []\n").warnings.is_empty());
     assert_eq!(
-        error("c['services'] = [reporters.HttpStatusPush('http://x')]\n"),
-        "master.cfg:1:18: reporters.HttpStatusPush is not supported yet"
+        error("c['services'] = [reporters.GerritStatusPush('gerrit.example.org')]\n"),
+        "master.cfg:1:18: reporters.GerritStatusPush is not supported yet"
     );
     assert_mentions(
         &error("c['services'] = ['x']\n"),

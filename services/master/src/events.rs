@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use ferrobot_bus::{Bus, Topic};
+use ferrobot_bus::{Bus, Event, Pattern, Topic};
 use ferrobot_model::*;
 use serde::Serialize;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 /// Publishes entity and control events on the bus.
 #[derive(Clone)]
@@ -182,4 +183,40 @@ fn k(parts: &[&str]) -> Vec<String> {
 
 fn s(id: i64) -> String {
     id.to_string()
+}
+
+/// Runs `handle` for each event matching `pattern` (e.g. `control.worker.*.*`) until shutdown.
+/// A failed handling is logged, not fatal: the next event is handled as usual.
+pub async fn consume<F, Fut>(
+    bus: &Arc<dyn Bus>,
+    pattern: &str,
+    shutdown: CancellationToken,
+    mut handle: F,
+) where
+    F: FnMut(Event) -> Fut,
+    Fut: std::future::Future<Output = crate::Result<()>>,
+{
+    let mut subscription = match bus.subscribe(&Pattern::parse(pattern, '.')).await {
+        Ok(subscription) => subscription,
+        Err(error) => {
+            tracing::error!(%error, pattern, "cannot subscribe");
+            return;
+        }
+    };
+    loop {
+        let event = tokio::select! {
+            event = subscription.next() => event,
+            () = shutdown.cancelled() => return,
+        };
+        match event {
+            Some(Ok(event)) => {
+                let topic = event.topic.to_path();
+                if let Err(error) = handle(event).await {
+                    tracing::warn!(%error, %topic, "event not handled");
+                }
+            }
+            Some(Err(error)) => tracing::warn!(%error, pattern, "events may have been missed"),
+            None => return,
+        }
+    }
 }

@@ -52,6 +52,10 @@ pub enum Error {
     #[error("bad master address {0:?}: expected HOST:PORT, e.g. buildmaster.example.org:9989")]
     BadMasterAddress(String),
 
+    /// The `--nameserver` is not `HOST:PORT`.
+    #[error("bad nameserver {0:?}: expected HOST:PORT of a DNS server, e.g. 127.0.0.1:8600")]
+    BadNameserver(String),
+
     /// The umask is not an octal number.
     #[error("bad umask {0:?}: expected an octal number such as 0o22 or 022")]
     BadUmask(String),

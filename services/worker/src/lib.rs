@@ -20,5 +20,5 @@ pub use connection::run;
 pub use error::{Error, Result};
 pub use options::{
     DEFAULT_ADMIN, DEFAULT_KEEPALIVE, DEFAULT_MAXDELAY, SETTINGS_FILE, WorkerOptions,
-    create_worker, parse_umask, validate_master,
+    create_worker, parse_umask, validate_master, validate_nameserver,
 };

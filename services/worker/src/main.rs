@@ -33,6 +33,10 @@ enum Sub {
         /// Log JSON objects instead of text lines.
         #[arg(long)]
         log_json: bool,
+        /// Resolve the master's name with this DNS server (HOST:PORT) for this run, instead
+        /// of the one stored by create-worker.
+        #[arg(long, value_name = "HOST:PORT", value_parser = parse_nameserver)]
+        nameserver: Option<String>,
     },
     /// Stop the worker running in DIR (SIGTERM, then wait for it to exit).
     Stop {
@@ -58,6 +62,10 @@ struct CreateArgs {
     /// Umask for the worker process, in octal (0o22, 022).
     #[arg(long, value_parser = parse_umask)]
     umask: Option<u32>,
+    /// Resolve the master's name with this DNS server (e.g. Consul's, 127.0.0.1:8600) instead
+    /// of the system resolver; every address it returns is tried, in random order.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_nameserver)]
+    nameserver: Option<String>,
     /// Overwrite the settings of an existing worker directory.
     #[arg(long, short)]
     force: bool,
@@ -73,6 +81,12 @@ struct CreateArgs {
 
 fn parse_umask(text: &str) -> Result<u32, String> {
     ferrobot_worker::parse_umask(text).map_err(|e| e.to_string())
+}
+
+fn parse_nameserver(text: &str) -> Result<String, String> {
+    ferrobot_worker::validate_nameserver(text)
+        .map(|()| text.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -93,7 +107,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             dir,
             log_filter,
             log_json,
-        } => start(&dir, log_filter, log_json),
+            nameserver,
+        } => start(&dir, log_filter, log_json, nameserver),
         Sub::Stop { dir, timeout } => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -111,6 +126,7 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
     options.maxdelay = Duration::from_secs(args.maxdelay);
     options.maxretries = args.maxretries;
     options.umask = args.umask;
+    options.nameserver = args.nameserver;
     ferrobot_worker::create_worker(&options, args.force)?;
     println!("worker configured in {}", args.dir.display());
     println!(
@@ -121,8 +137,16 @@ fn create(args: CreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn start(dir: &std::path::Path, filter: String, json: bool) -> anyhow::Result<()> {
-    let options = WorkerOptions::load(dir)?;
+fn start(
+    dir: &std::path::Path,
+    filter: String,
+    json: bool,
+    nameserver: Option<String>,
+) -> anyhow::Result<()> {
+    let mut options = WorkerOptions::load(dir)?;
+    if nameserver.is_some() {
+        options.nameserver = nameserver;
+    }
     let log_file = options.basedir.join(service::LOG_FILE);
     let _logging = ferrobot_telemetry::init(&ferrobot_telemetry::Options {
         filter,

@@ -35,6 +35,9 @@ pub struct WorkerOptions {
     pub maxretries: Option<u32>,
     /// Umask set when the worker starts (`None`: keep the inherited one).
     pub umask: Option<u32>,
+    /// The DNS server (`HOST:PORT`) that resolves the master's name (`None`: the system's
+    /// resolver, with `/etc/hosts`).
+    pub nameserver: Option<String>,
 }
 
 // The password stays out of logs.
@@ -49,6 +52,7 @@ impl fmt::Debug for WorkerOptions {
             .field("maxdelay", &self.maxdelay)
             .field("maxretries", &self.maxretries)
             .field("umask", &self.umask.map(|m| format!("0o{m:03o}")))
+            .field("nameserver", &self.nameserver)
             .finish()
     }
 }
@@ -68,6 +72,8 @@ struct Settings {
     maxretries: Option<u32>,
     #[serde(default)]
     umask: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nameserver: Option<String>,
 }
 
 fn default_keepalive_s() -> u64 {
@@ -95,6 +101,7 @@ impl WorkerOptions {
             maxdelay: DEFAULT_MAXDELAY,
             maxretries: None,
             umask: None,
+            nameserver: None,
         }
     }
 
@@ -116,6 +123,9 @@ impl WorkerOptions {
             reason: e.to_string(),
         })?;
         validate_master(&settings.master)?;
+        if let Some(nameserver) = &settings.nameserver {
+            validate_nameserver(nameserver)?;
+        }
         let umask = settings.umask.as_deref().map(parse_umask).transpose()?;
         let basedir = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, e))?;
         Ok(Self {
@@ -127,6 +137,7 @@ impl WorkerOptions {
             maxdelay: Duration::from_secs(settings.maxdelay_s),
             maxretries: settings.maxretries,
             umask,
+            nameserver: settings.nameserver,
         })
     }
 
@@ -139,6 +150,7 @@ impl WorkerOptions {
             maxdelay_s: self.maxdelay.as_secs(),
             maxretries: self.maxretries,
             umask: self.umask.map(|m| format!("0o{m:03o}")),
+            nameserver: self.nameserver.clone(),
         }
     }
 }
@@ -158,16 +170,27 @@ pub fn parse_umask(text: &str) -> Result<u32> {
 
 /// Checks that `master` is `HOST:PORT` with a numeric port (`[::1]:9989` for IPv6).
 pub fn validate_master(master: &str) -> Result<()> {
-    let bad = || Error::BadMasterAddress(master.to_owned());
-    let (host, port) = master.rsplit_once(':').ok_or_else(bad)?;
+    is_host_port(master)
+        .then_some(())
+        .ok_or_else(|| Error::BadMasterAddress(master.to_owned()))
+}
+
+/// Checks that the `--nameserver` is `HOST:PORT` (`127.0.0.1:8600`, `[::1]:53`).
+pub fn validate_nameserver(nameserver: &str) -> Result<()> {
+    is_host_port(nameserver)
+        .then_some(())
+        .ok_or_else(|| Error::BadNameserver(nameserver.to_owned()))
+}
+
+fn is_host_port(text: &str) -> bool {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return false;
+    };
     if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
-        return Err(bad());
+        return false;
     }
     let bracketed = host.starts_with('[') && host.ends_with(']');
-    if host.contains(':') && !bracketed {
-        return Err(bad());
-    }
-    Ok(())
+    !host.contains(':') || bracketed
 }
 
 /// What `create-worker` puts in `info/admin` when the file does not exist yet.
@@ -179,6 +202,9 @@ pub const DEFAULT_ADMIN: &str = "Your Name Here <admin@youraddress.invalid>";
 /// overwritten only with `force`.
 pub fn create_worker(options: &WorkerOptions, force: bool) -> Result<()> {
     validate_master(&options.master)?;
+    if let Some(nameserver) = &options.nameserver {
+        validate_nameserver(nameserver)?;
+    }
     if options.name.is_empty() {
         return Err(Error::BadSettings {
             path: options.basedir.join(SETTINGS_FILE),
@@ -234,4 +260,32 @@ fn write_if_missing(path: &Path, contents: &str) -> Result<()> {
         return Ok(());
     }
     std::fs::write(path, contents).map_err(|e| Error::io("write", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nameserver_is_stored_in_worker_json_and_read_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut options = WorkerOptions::new(dir.path(), "workers.ci.test:9989", "w1", "pw");
+        options.nameserver = Some("127.0.0.1:8600".into());
+        create_worker(&options, false).expect("created");
+        let text = std::fs::read_to_string(dir.path().join(SETTINGS_FILE)).expect("settings");
+        assert!(
+            text.contains("\"nameserver\": \"127.0.0.1:8600\""),
+            "{text}"
+        );
+        let loaded = WorkerOptions::load(dir.path()).expect("loaded");
+        assert_eq!(loaded.nameserver.as_deref(), Some("127.0.0.1:8600"));
+    }
+
+    #[test]
+    fn a_nameserver_without_a_port_is_refused_with_an_example() {
+        let error = validate_nameserver("127.0.0.1").expect_err("no port");
+        assert!(error.to_string().contains("127.0.0.1:8600"), "{error}");
+        assert!(validate_nameserver("[::1]:53").is_ok());
+        assert!(validate_nameserver("dns.ci.test:8600").is_ok());
+    }
 }

@@ -7,6 +7,7 @@ mod cluster;
 pub use cluster::ClusterServices;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ use ferrobot_master::service::{MasterOptions, RunningMaster, Tuning};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// Where a sandbox master listens for workers unless told otherwise.
+const LOOPBACK_ANY_PORT: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// How long any wait in a test may take before it fails.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -91,7 +96,16 @@ impl Sandbox {
         name: &str,
         roles: Roles,
     ) -> Result<Sandbox> {
-        Self::launch(dir, cfg, name, roles, Tuning::default(), None).await
+        Self::launch(
+            dir,
+            cfg,
+            name,
+            roles,
+            Tuning::default(),
+            None,
+            LOOPBACK_ANY_PORT,
+        )
+        .await
     }
 
     /// Starts a cluster master with a lease of `lease_ttl` on a runtime of its own, so that
@@ -103,13 +117,28 @@ impl Sandbox {
         roles: Roles,
         lease_ttl: Duration,
     ) -> Result<Sandbox> {
+        Self::start_crashable_listening(dir, cfg, name, roles, lease_ttl, LOOPBACK_ANY_PORT).await
+    }
+
+    /// [`Sandbox::start_crashable`] with the worker port bound to `worker_listen`, as
+    /// `ferrobot start --worker-listen ADDR:PORT` does (e.g. several builder masters on one
+    /// port at 127.0.0.2, 127.0.0.3, ...).
+    pub async fn start_crashable_listening(
+        dir: tempfile::TempDir,
+        cfg: &str,
+        name: &str,
+        roles: Roles,
+        lease_ttl: Duration,
+        worker_listen: SocketAddr,
+    ) -> Result<Sandbox> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name(format!("master-{name}"))
             .enable_all()
             .build()?;
         let runtime = OwnRuntime(Some(runtime));
-        Self::launch(dir, cfg, name, roles, Tuning { lease_ttl }, Some(runtime)).await
+        let tuning = Tuning { lease_ttl };
+        Self::launch(dir, cfg, name, roles, tuning, Some(runtime), worker_listen).await
     }
 
     async fn launch(
@@ -119,6 +148,7 @@ impl Sandbox {
         roles: Roles,
         tuning: Tuning,
         runtime: Option<OwnRuntime>,
+        worker_listen: SocketAddr,
     ) -> Result<Sandbox> {
         // The master's log goes to the test's output (shown when a test fails); one per process.
         let _ = ferrobot_telemetry::init(&ferrobot_telemetry::Options::default());
@@ -131,7 +161,11 @@ impl Sandbox {
             name: Some(name.into()),
             roles,
             www_listener: Some(TcpListener::bind("127.0.0.1:0").await?),
-            worker_listener: Some(TcpListener::bind("127.0.0.1:0").await?),
+            worker_listener: Some(
+                TcpListener::bind(worker_listen)
+                    .await
+                    .with_context(|| format!("cannot listen for workers on {worker_listen}"))?,
+            ),
         };
         let cancel = CancellationToken::new();
         let starting = ferrobot_master::service::start_tuned(options, tuning, cancel.clone());
@@ -284,6 +318,45 @@ impl Sandbox {
             .as_array()
             .and_then(|b| b.last().cloned())
             .ok_or_else(|| anyhow!("request {brid} completed without a build"))
+    }
+
+    /// Waits until the newest build of a request has `text` in its logs; returns its id.
+    pub async fn wait_build_log(&self, brid: i64, text: &str) -> Result<i64> {
+        let pattern = Pattern::parse("logs.*.append", '.');
+        let newest_build = || async {
+            let builds = self.get(&format!("/builds?buildrequestid={brid}")).await?;
+            Ok::<_, anyhow::Error>(
+                builds["builds"]
+                    .as_array()
+                    .and_then(|b| b.last()?["buildid"].as_i64()),
+            )
+        };
+        self.wait_until(&pattern, || async {
+            let Some(buildid) = newest_build().await? else {
+                return Ok(false);
+            };
+            Ok(self.build_log_text(buildid).await?.contains(text))
+        })
+        .await
+        .with_context(|| format!("the build of request {brid} never logged {text:?}"))?;
+        newest_build()
+            .await?
+            .ok_or_else(|| anyhow!("request {brid} has no build"))
+    }
+
+    /// Stops a build through the REST API's JSON-RPC `stop`.
+    pub async fn stop_build(&self, buildid: i64) -> Result<()> {
+        let (status, reply) = self
+            .rpc(
+                &format!("/builds/{buildid}"),
+                "stop",
+                json!({"reason": "test"}),
+            )
+            .await?;
+        if status != 200 {
+            bail!("stop of build {buildid}: HTTP {status} {reply}");
+        }
+        Ok(())
     }
 
     /// The text of every log of a build, as `/raw` serves it.

@@ -6,6 +6,7 @@ mod changes;
 mod file_steps;
 mod reporters;
 mod schedulers;
+mod status_push;
 mod steps;
 pub(crate) mod util;
 mod worker;
@@ -42,6 +43,9 @@ const SUPPORTED: &[(&str, Kind)] = &[
     ("steps.DirectoryUpload", Kind::DirectoryUpload),
     ("reporters.MailNotifier", Kind::MailNotifier),
     ("reporters.MessageFormatter", Kind::MessageFormatter),
+    ("reporters.HttpStatusPush", Kind::HttpStatusPush),
+    ("reporters.GitHubStatusPush", Kind::GitHubStatusPush),
+    ("reporters.GitLabStatusPush", Kind::GitLabStatusPush),
 ];
 
 /// Buildbot names that are known but not implemented yet.
@@ -176,15 +180,12 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "reporters.BuildSetStatusGenerator",
     "reporters.BuildStartEndStatusGenerator",
     "reporters.WorkerMissingGenerator",
-    "reporters.GitHubStatusPush",
     "reporters.GitHubCommentPush",
-    "reporters.GitLabStatusPush",
     "reporters.GerritStatusPush",
     "reporters.GerritVerifyStatusPush",
     "reporters.BitbucketStatusPush",
     "reporters.BitbucketServerStatusPush",
     "reporters.BitbucketServerPRCommentPush",
-    "reporters.HttpStatusPush",
     "reporters.PushoverNotifier",
     "reporters.PushjetNotifier",
     "reporters.TelegramBot",
@@ -298,6 +299,18 @@ pub(crate) fn call<'v>(
         Kind::DirectoryUpload => (&file_steps::DIRECTORY_UPLOAD, file_steps::directory_upload),
         Kind::MailNotifier => (&reporters::MAIL_NOTIFIER, reporters::mail_notifier),
         Kind::MessageFormatter => (&reporters::MESSAGE_FORMATTER, reporters::message_formatter),
+        Kind::HttpStatusPush => (
+            &status_push::HTTP_STATUS_PUSH,
+            status_push::http_status_push,
+        ),
+        Kind::GitHubStatusPush => (
+            &status_push::GITHUB_STATUS_PUSH,
+            status_push::github_status_push,
+        ),
+        Kind::GitLabStatusPush => (
+            &status_push::GITLAB_STATUS_PUSH,
+            status_push::gitlab_status_push,
+        ),
     };
     let loc = Loc::here(eval);
     let args = Args::bind(spec, args, eval.heap())?;

@@ -5,9 +5,81 @@ use serde::{Deserialize, Serialize};
 /// One entry of `c['services']`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a config holds a handful of reporters, read once"
+)]
 pub enum ReporterConfig {
     /// `reporters.MailNotifier`.
     MailNotifier(MailNotifierConfig),
+    /// `reporters.HttpStatusPush`.
+    HttpStatusPush(HttpStatusPushConfig),
+    /// `reporters.GitHubStatusPush`.
+    GitHubStatusPush(CommitStatusPushConfig),
+    /// `reporters.GitLabStatusPush`.
+    GitLabStatusPush(CommitStatusPushConfig),
+}
+
+/// `reporters.HttpStatusPush(serverUrl, auth=None, headers=None, verify=None, debug=None)`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpStatusPushConfig {
+    /// `serverUrl`: where each build is POSTed.
+    pub server_url: String,
+    /// `auth`: the HTTP basic user, if any.
+    pub user: Option<String>,
+    /// `auth`: the HTTP basic password; never printed by `checkconfig --dump`.
+    #[serde(default, skip_serializing)]
+    pub password: Option<String>,
+    /// `headers`: extra request headers.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// `verify`: check the server's TLS certificate (default True).
+    pub verify: bool,
+    /// `debug`: log every response body.
+    pub debug: bool,
+}
+
+impl std::fmt::Debug for HttpStatusPushConfig {
+    /// Like the derived form, with the password redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpStatusPushConfig")
+            .field("server_url", &self.server_url)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("verify", &self.verify)
+            .field("debug", &self.debug)
+            .finish()
+    }
+}
+
+/// `reporters.GitHubStatusPush(token, context=None, baseURL=None, ...)` and
+/// `reporters.GitLabStatusPush(token, context=None, baseURL=None, ...)`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitStatusPushConfig {
+    /// `token`: sent as the API token; never printed by `checkconfig --dump`.
+    #[serde(default, skip_serializing)]
+    pub token: String,
+    /// `context`: the status's name; `None` is `buildbot/<buildername>`.
+    pub context: Option<String>,
+    /// `baseURL`, without a trailing slash.
+    pub base_url: String,
+    /// `verify`: check the server's TLS certificate (default True).
+    pub verify: bool,
+    /// `debug`: log every response body.
+    pub debug: bool,
+}
+
+impl std::fmt::Debug for CommitStatusPushConfig {
+    /// Like the derived form, with the token redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitStatusPushConfig")
+            .field("token", &"<redacted>")
+            .field("context", &self.context)
+            .field("base_url", &self.base_url)
+            .field("verify", &self.verify)
+            .field("debug", &self.debug)
+            .finish()
+    }
 }
 
 /// When a finished build is worth a message (Buildbot's `mode`, expanded: `"all"` and

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ferrobot_bus::{Event, Pattern};
+use ferrobot_bus::Event;
 use ferrobot_model::{Results, now_epoch};
 use ferrobot_store::BuildFilter;
 use tokio_util::sync::CancellationToken;
@@ -14,29 +14,12 @@ use crate::context::Context;
 
 /// Handles cancel requests until shutdown.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
-    let pattern = Pattern::parse("control.buildrequests.*.cancel", '.');
-    let mut subscription = match ctx.events.bus().subscribe(&pattern).await {
-        Ok(subscription) => subscription,
-        Err(error) => {
-            tracing::error!(%error, "cannot subscribe to build request cancellations");
-            return;
-        }
-    };
-    loop {
-        let event = tokio::select! {
-            event = subscription.next() => event,
-            () = shutdown.cancelled() => return,
-        };
-        match event {
-            Some(Ok(event)) => {
-                if let Err(error) = cancel(&ctx, &event).await {
-                    tracing::warn!(%error, "build request not cancelled");
-                }
-            }
-            Some(Err(error)) => tracing::warn!(%error, "cancel requests may have been missed"),
-            None => return,
-        }
-    }
+    let bus = ctx.events.bus().clone();
+    crate::events::consume(&bus, "control.buildrequests.*.cancel", shutdown, |event| {
+        let ctx = ctx.clone();
+        async move { cancel(&ctx, &event).await }
+    })
+    .await;
 }
 
 async fn cancel(ctx: &Context, event: &Event) -> Result<()> {

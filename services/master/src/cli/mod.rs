@@ -46,6 +46,16 @@ pub enum CliCommand {
         /// Worker port, overriding c['protocols'].
         #[arg(long, env = "FERROBOT_WORKER_PORT")]
         worker_port: Option<u16>,
+        /// Listen for workers on this one address only (e.g. 127.0.0.2:9989), overriding
+        /// c['protocols'] and --worker-port; lets several builder masters share a port on
+        /// different addresses behind one DNS name.
+        #[arg(
+            long,
+            env = "FERROBOT_WORKER_LISTEN",
+            value_name = "ADDR:PORT",
+            conflicts_with = "worker_port"
+        )]
+        worker_listen: Option<std::net::SocketAddr>,
     },
     /// Stop the master running in DIR (SIGTERM; running builds end RETRY and run again later).
     Stop {
@@ -95,12 +105,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             roles,
             www_port,
             worker_port,
+            worker_listen,
         } => {
             let overrides = start::StartOverrides {
                 name,
                 roles: crate::roles::Roles::parse(&roles)?,
                 www_port,
                 worker_port,
+                worker_listen,
             };
             start::start(&dir, overrides).await
         }
@@ -113,5 +125,43 @@ pub async fn run(cli: Cli) -> Result<()> {
             www_port,
             worker_port,
         } => quickstart::quickstart(&dir, www_port, worker_port).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, CliCommand};
+
+    #[test]
+    fn worker_listen_takes_one_address_and_excludes_worker_port() {
+        let cli = Cli::try_parse_from([
+            "ferrobot",
+            "start",
+            "m",
+            "--worker-listen",
+            "127.0.0.2:9989",
+        ])
+        .expect("parsed");
+        let CliCommand::Start { worker_listen, .. } = cli.command else {
+            panic!("not start: {cli:?}");
+        };
+        assert_eq!(worker_listen, Some("127.0.0.2:9989".parse().expect("addr")));
+        let error =
+            Cli::try_parse_from(["ferrobot", "start", "m", "--worker-listen", "builders:9989"])
+                .expect_err("a name is not an address");
+        assert!(error.to_string().contains("--worker-listen"), "{error}");
+        let both = [
+            "ferrobot",
+            "start",
+            "m",
+            "--worker-listen",
+            "127.0.0.2:9989",
+            "--worker-port",
+            "1",
+        ];
+        let error = Cli::try_parse_from(both).expect_err("both");
+        assert!(error.to_string().contains("cannot be used with"), "{error}");
     }
 }

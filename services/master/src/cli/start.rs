@@ -1,5 +1,6 @@
 //! `ferrobot start DIR`: the master in the foreground until SIGTERM or SIGINT; SIGHUP reloads.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use tokio::net::TcpListener;
@@ -30,6 +31,8 @@ pub struct StartOverrides {
     pub www_port: Option<u16>,
     /// `--worker-port`.
     pub worker_port: Option<u16>,
+    /// `--worker-listen`: the one address workers connect to (wins over `worker_port`).
+    pub worker_listen: Option<SocketAddr>,
 }
 
 /// Runs the master in DIR until a stop signal.
@@ -57,12 +60,17 @@ pub async fn start(dir: &Path, overrides: StartOverrides) -> Result<()> {
         }
         false => None,
     };
-    let worker_listener = match roles.builder {
-        true => {
+    let worker_listener = match (roles.builder, overrides.worker_listen) {
+        (true, Some(address)) => Some(
+            TcpListener::bind(address)
+                .await
+                .map_err(|e| Error::io(format!("cannot listen for workers on {address}"), e))?,
+        ),
+        (true, None) => {
             let port = overrides.worker_port.unwrap_or(config.worker_port);
             Some(bind(config.worker_interface.as_deref(), port, "workers").await?)
         }
-        false => None,
+        (false, _) => None,
     };
     std::fs::write(pid_path(dir), std::process::id().to_string())
         .map_err(|e| Error::io("writing ferrobot.pid", e))?;

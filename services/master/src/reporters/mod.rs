@@ -1,9 +1,13 @@
-//! Reporters (`c['services']`): today `reporters.MailNotifier`. Each one is a singleton duty of
-//! the scheduler role: woken by `builds.*.finished` (and every 2 s), it reads the finished builds
-//! from the store, decides by Buildbot's modes and filters whether each new one needs a mail,
-//! renders it and hands it to a [`Mailer`], retrying failed deliveries with backoff. Nothing
-//! here can hold up a build.
+//! Reporters (`c['services']`): `reporters.MailNotifier` here, the status push reporters
+//! (`HttpStatusPush`, `GitHubStatusPush`, `GitLabStatusPush`) in [`http`], [`github`] and
+//! [`gitlab`]. Each one is a singleton duty of the scheduler role. The mail notifier is woken
+//! by `builds.*.finished` (and every 2 s), reads the finished builds from the store, decides by
+//! Buildbot's modes and filters whether each new one needs a mail, renders it and hands it to a
+//! [`Mailer`], retrying failed deliveries with backoff. Nothing here can hold up a build.
 
+pub mod github;
+pub mod gitlab;
+pub mod http;
 pub mod mailer;
 pub mod mode;
 pub mod render;
@@ -40,7 +44,10 @@ pub fn spawn_reporters(
 ) {
     let config = ctx.config();
     for (index, reporter) in config.reporters.iter().enumerate() {
-        let ReporterConfig::MailNotifier(mail_config) = reporter;
+        let ReporterConfig::MailNotifier(mail_config) = reporter else {
+            http::spawn(&ctx, membership, tracker, &cancel, index, reporter);
+            continue;
+        };
         let mailer: Arc<dyn Mailer> = match SmtpMailer::new(mail_config) {
             Ok(mailer) => Arc::new(mailer),
             Err(error) => {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ferrobot_bus::{Event, Pattern};
+use ferrobot_bus::Event;
 use tokio_util::sync::CancellationToken;
 
 use super::WorkerRegistry;
@@ -13,29 +13,12 @@ use crate::context::Context;
 
 /// Handles worker actions until shutdown.
 pub async fn run(ctx: Arc<Context>, registry: Arc<WorkerRegistry>, shutdown: CancellationToken) {
-    let pattern = Pattern::parse("control.worker.*.*", '.');
-    let mut subscription = match ctx.events.bus().subscribe(&pattern).await {
-        Ok(subscription) => subscription,
-        Err(error) => {
-            tracing::error!(%error, "cannot subscribe to worker actions");
-            return;
-        }
-    };
-    loop {
-        let event = tokio::select! {
-            event = subscription.next() => event,
-            () = shutdown.cancelled() => return,
-        };
-        match event {
-            Some(Ok(event)) => {
-                if let Err(error) = act(&ctx, &registry, &event).await {
-                    tracing::warn!(%error, topic = %event.topic, "worker action failed");
-                }
-            }
-            Some(Err(error)) => tracing::warn!(%error, "worker actions may have been missed"),
-            None => return,
-        }
-    }
+    let bus = ctx.events.bus().clone();
+    crate::events::consume(&bus, "control.worker.*.*", shutdown, |event| {
+        let (ctx, registry) = (ctx.clone(), registry.clone());
+        async move { act(&ctx, &registry, &event).await }
+    })
+    .await;
 }
 
 async fn act(ctx: &Context, registry: &WorkerRegistry, event: &Event) -> Result<()> {

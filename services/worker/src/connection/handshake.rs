@@ -13,6 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 
 use super::backoff::shuffle;
+use super::resolve::resolve;
 use super::session::{OUTBOX_CAPACITY, Session, body_name};
 use crate::error::{Error, Result};
 use crate::info;
@@ -22,18 +23,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the master may take to answer the Hello.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Resolves the master's name to all its addresses and tries them in random order, so that
-/// workers spread over the masters behind one DNS name.
-pub(super) async fn connect(master: &str) -> Result<(WorkerServiceClient<Channel>, SocketAddr)> {
+/// Resolves the master's name to all its addresses (with the DNS server `nameserver` when one
+/// is set) and tries them in random order, so that workers spread over the masters behind one
+/// DNS name.
+pub(super) async fn connect(
+    master: &str,
+    nameserver: Option<&str>,
+) -> Result<(WorkerServiceClient<Channel>, SocketAddr)> {
     let connect_error = |reason: String| Error::Connect {
         master: master.to_owned(),
         reason,
     };
-    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(master)
-        .await
-        .map_err(|e| connect_error(format!("cannot resolve: {e}")))?
-        .collect();
+    let mut addrs = resolve(master, nameserver).await.map_err(connect_error)?;
     shuffle(&mut addrs);
+    tracing::debug!(%master, addresses = ?addrs, "trying the master's addresses in this order");
     let mut last_error = "no addresses".to_owned();
     for addr in addrs {
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))

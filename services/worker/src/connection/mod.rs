@@ -2,13 +2,14 @@
 
 mod backoff;
 mod handshake;
+mod resolve;
 mod session;
 
 use nix::sys::stat::Mode;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::options::{WorkerOptions, validate_master};
+use crate::options::{WorkerOptions, validate_master, validate_nameserver};
 use backoff::Backoff;
 use session::SessionEnd;
 
@@ -20,6 +21,9 @@ use session::SessionEnd;
 /// consecutive connection attempts failed. A successful session resets the count.
 pub async fn run(mut options: WorkerOptions, shutdown: CancellationToken) -> Result<()> {
     validate_master(&options.master)?;
+    if let Some(nameserver) = &options.nameserver {
+        validate_nameserver(nameserver)?;
+    }
     options.basedir = std::path::absolute(&options.basedir)
         .map_err(|e| Error::io("resolve", &options.basedir, e))?;
     std::fs::create_dir_all(&options.basedir)
@@ -32,7 +36,13 @@ pub async fn run(mut options: WorkerOptions, shutdown: CancellationToken) -> Res
             "umask set"
         );
     }
-    tracing::info!(master = %options.master, name = %options.name, basedir = %options.basedir.display(), "worker starting");
+    tracing::info!(
+        master = %options.master,
+        nameserver = options.nameserver.as_deref().unwrap_or("system"),
+        name = %options.name,
+        basedir = %options.basedir.display(),
+        "worker starting"
+    );
 
     let mut backoff = Backoff::new(options.maxdelay);
     let mut failures: u32 = 0;

@@ -47,7 +47,7 @@ pub(crate) async fn run_session(
     shutdown: &CancellationToken,
 ) -> Result<SessionEnd> {
     let handshake = async {
-        let (client, addr) = connect(&options.master).await?;
+        let (client, addr) = connect(&options.master, options.nameserver.as_deref()).await?;
         handshake(options, client, addr).await
     };
     let session = tokio::select! {

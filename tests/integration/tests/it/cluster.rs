@@ -2,7 +2,6 @@
 //! `builder` master with the worker. Actions on the first reach builds on the second
 //! (design invariant 5), and SQLite refuses to be shared.
 
-use ferrobot_bus::Pattern;
 use ferrobot_integration_tests::{ClusterServices, Roles, Sandbox};
 use serde_json::json;
 
@@ -60,24 +59,8 @@ async fn a_www_master_without_builders_forces_and_stops_builds_that_run_on_a_bui
     );
 
     let brid = ui.force("slow").await?;
-    ui.wait_until(&Pattern::parse("logs.*.append", '.'), || async {
-        let builds = ui.get(&format!("/builds?buildrequestid={brid}")).await?;
-        let Some(buildid) = builds["builds"][0]["buildid"].as_i64() else {
-            return Ok(false);
-        };
-        Ok(ui.build_log_text(buildid).await?.contains("started"))
-    })
-    .await?;
-    let builds = ui.get(&format!("/builds?buildrequestid={brid}")).await?;
-    let buildid = builds["builds"][0]["buildid"].as_i64().expect("buildid");
-    let (status, reply) = ui
-        .rpc(
-            &format!("/builds/{buildid}"),
-            "stop",
-            json!({"reason": "from the ui"}),
-        )
-        .await?;
-    assert_eq!(status, 200, "{reply}");
+    let buildid = ui.wait_build_log(brid, "started").await?;
+    ui.stop_build(buildid).await?;
     let stopped = ui.wait_request_done(brid).await?;
     assert_eq!(
         stopped["results"],

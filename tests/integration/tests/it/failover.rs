@@ -178,14 +178,7 @@ impl Takeover {
         survivor.wait_worker_connected("w1").await?;
 
         let brid = survivor.force("slow").await?;
-        survivor
-            .wait_until(&Pattern::parse("logs.*.append", '.'), || async {
-                let Some(buildid) = builds_of(&survivor, brid).await?[0]["buildid"].as_i64() else {
-                    return Ok(false);
-                };
-                Ok(survivor.build_log_text(buildid).await?.contains("started"))
-            })
-            .await?;
+        survivor.wait_build_log(brid, "started").await?;
         let first = builds_of(&survivor, brid).await?;
         assert_eq!(
             first[0]["masterid"],

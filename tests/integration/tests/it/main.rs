@@ -2,10 +2,12 @@
 
 mod builds;
 mod cluster;
+mod dns;
 mod failover;
 mod git_poller;
 mod git_step;
 mod mail;
+mod status_push;
 mod transfer_steps;
 mod workers;
 

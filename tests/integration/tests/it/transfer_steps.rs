@@ -221,30 +221,8 @@ async fn stopping_a_build_kills_its_master_shell_command() -> anyhow::Result<()>
     let worker = sandbox.add_worker("w1", "pw").await?;
     sandbox.wait_worker_connected("w1").await?;
     let brid = sandbox.force("files").await?;
-    let pattern = ferrobot_bus::Pattern::parse("logs.*.append", '.');
-    sandbox
-        .wait_until(&pattern, || async {
-            let builds = sandbox
-                .get(&format!("/builds?buildrequestid={brid}"))
-                .await?;
-            let Some(buildid) = builds["builds"][0]["buildid"].as_i64() else {
-                return Ok(false);
-            };
-            Ok(sandbox.build_log_text(buildid).await?.contains("started"))
-        })
-        .await?;
-    let builds = sandbox
-        .get(&format!("/builds?buildrequestid={brid}"))
-        .await?;
-    let buildid = builds["builds"][0]["buildid"].as_i64().expect("buildid");
-    let (status, reply) = sandbox
-        .rpc(
-            &format!("/builds/{buildid}"),
-            "stop",
-            json!({"reason": "test"}),
-        )
-        .await?;
-    assert_eq!(status, 200, "stop reply: {reply}");
+    let buildid = sandbox.wait_build_log(brid, "started").await?;
+    sandbox.stop_build(buildid).await?;
     let build = sandbox.wait_request_done(brid).await?;
     assert_eq!(build["results"], json!(6), "CANCELLED: {build}");
     let log = sandbox.build_log_text(buildid).await?;
