@@ -5,7 +5,7 @@ use ferrobot_config::CommitStatusPushConfig;
 use ferrobot_model::Results;
 use serde_json::json;
 
-use super::http::{BuildState, Push, StatusPush};
+use super::http::{BuildState, Commit, Push, StatusPush};
 
 /// `reporters.GitHubStatusPush`.
 #[derive(Debug, Clone)]
@@ -28,6 +28,42 @@ pub fn commit_state(results: Option<Results>) -> &'static str {
         Some(Results::Failure) => "failure",
         Some(Results::Exception | Results::Cancelled) => "error",
     }
+}
+
+/// The build's result, or None while it runs.
+pub fn results_so_far(state: &BuildState) -> Option<Results> {
+    state
+        .build
+        .complete
+        .then_some(state.build.results)
+        .flatten()
+}
+
+/// The commits a commit-status service is told about (none is worth a debug line).
+pub fn commits_to_report(state: &BuildState, service: &str) -> Vec<Commit> {
+    let commits = state.commits();
+    if commits.is_empty() {
+        tracing::debug!(
+            buildid = state.build.buildid,
+            service,
+            "no revision to report"
+        );
+    }
+    commits
+}
+
+/// Where a commit lives on the service, by `parse` of its repository URL; None (logged) if the
+/// URL is not one of the service's.
+pub fn repository_of<T>(
+    commit: &Commit,
+    service: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    let parsed = parse(&commit.repository);
+    if parsed.is_none() {
+        tracing::debug!(repository = %commit.repository, service, "not a repository URL of this service; no status pushed");
+    }
+    parsed
 }
 
 /// Buildbot's descriptions of the two moments.
@@ -53,25 +89,11 @@ impl StatusPush for GitHubStatusPush {
     }
 
     fn pushes(&self, state: &BuildState) -> Vec<Push> {
-        let results = state
-            .build
-            .complete
-            .then_some(state.build.results)
-            .flatten();
-        let commits = state.commits();
-        if commits.is_empty() {
-            tracing::debug!(
-                buildid = state.build.buildid,
-                "no revision to report to GitHub"
-            );
-        }
-        commits
+        let results = results_so_far(state);
+        commits_to_report(state, "GitHub")
             .into_iter()
             .filter_map(|commit| {
-                let Some((owner, repo)) = owner_and_repo(&commit.repository) else {
-                    tracing::debug!(repository = %commit.repository, "not a GitHub repository URL; no status pushed");
-                    return None;
-                };
+                let (owner, repo) = repository_of(&commit, "GitHub", owner_and_repo)?;
                 Some(Push {
                     url: format!(
                         "{}/repos/{owner}/{repo}/statuses/{}",
@@ -84,7 +106,10 @@ impl StatusPush for GitHubStatusPush {
                         "context": context(&self.config, state),
                     }),
                     headers: vec![
-                        ("Authorization".into(), format!("token {}", self.config.token)),
+                        (
+                            "Authorization".into(),
+                            format!("token {}", self.config.token),
+                        ),
                         ("Accept".into(), "application/vnd.github+json".into()),
                     ],
                     basic_auth: None,

@@ -5,7 +5,9 @@ use ferrobot_config::CommitStatusPushConfig;
 use ferrobot_model::Results;
 use serde_json::json;
 
-use super::github::{context, description, repository_path};
+use super::github::{
+    commits_to_report, context, description, repository_of, repository_path, results_so_far,
+};
 use super::http::{BuildState, Push, StatusPush};
 
 /// `reporters.GitLabStatusPush`.
@@ -52,25 +54,11 @@ impl StatusPush for GitLabStatusPush {
     }
 
     fn pushes(&self, state: &BuildState) -> Vec<Push> {
-        let results = state
-            .build
-            .complete
-            .then_some(state.build.results)
-            .flatten();
-        let commits = state.commits();
-        if commits.is_empty() {
-            tracing::debug!(
-                buildid = state.build.buildid,
-                "no revision to report to GitLab"
-            );
-        }
-        commits
+        let results = results_so_far(state);
+        commits_to_report(state, "GitLab")
             .into_iter()
             .filter_map(|commit| {
-                let Some(path) = repository_path(&commit.repository) else {
-                    tracing::debug!(repository = %commit.repository, "not a GitLab repository URL; no status pushed");
-                    return None;
-                };
+                let path = repository_of(&commit, "GitLab", repository_path)?;
                 let mut body = json!({
                     "state": commit_state(results),
                     "target_url": state.url,
