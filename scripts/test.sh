@@ -59,6 +59,9 @@ install_missing_packages() {
     command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
     # The SMTP sink (aiosmtpd) runs in a virtualenv of its own.
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    # The dashboard's browser tests (tests/browser) drive headless Chromium through chromedriver.
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
     if [ ${#missing[@]} -eq 0 ]; then
         say "packages: all present"
         return
@@ -315,6 +318,8 @@ start_smtp() {
         SMTP_PID=$!
         if wait_until 150 "$SMTP_PID" smtp_answers "$port"; then
             export FERROBOT_TEST_SMTP="127.0.0.1:$port" FERROBOT_TEST_MAILDIR="$dir/maildir"
+            # The TLS mail tests start their own aiosmtpd (STARTTLS, SMTPS) with this Python.
+            export FERROBOT_TEST_SMTP_PYTHON="$dir/venv/bin/python"
             say "services: aiosmtpd on 127.0.0.1:$port"
             return
         fi

@@ -3,16 +3,19 @@
 
 use std::collections::BTreeMap;
 
-use starlark::values::Value;
 use starlark::values::dict::DictRef;
+use starlark::values::{Value, ValueLike};
 
 use crate::args::{JsonDictError, json_dict, seq, type_name};
 use crate::types::{CoordinationConfig, MqConfig, WwwConfig};
 
+mod endpoint;
+
+pub(crate) use endpoint::WorkerEndpoint;
+use endpoint::{tls_dict, worker_endpoint};
+
 /// Buildbot `c['www']` keys Ferrobot accepts but does not act on yet.
 const WWW_NOT_YET: &[&str] = &[
-    "auth",
-    "authz",
     "avatar_methods",
     "change_hook_dialects",
     "change_hook_auth",
@@ -104,6 +107,8 @@ impl Reader<'_> {
                 "plugins" => {
                     www.plugins = plain_dict(val, "c['www']['plugins']")?;
                 }
+                "auth" => www.auth = www_auth(val)?,
+                "authz" => www.authz = www_authz(val)?,
                 k if WWW_NOT_YET.contains(&k) => self.warnings.push(format!(
                     "c['www']['{k}'] is not supported yet and is ignored"
                 )),
@@ -138,7 +143,11 @@ impl Reader<'_> {
     }
 
     /// `c['protocols'] = {'pb': {'port': 9989}}`: the pb port is Ferrobot's worker port.
-    pub fn protocols(&mut self, v: Value) -> Result<Option<(u16, Option<String>)>, String> {
+    ///
+    /// TLS comes either as Twisted's string `'ssl:9989:privateKey=key.pem:certKey=cert.pem'`
+    /// or as Ferrobot's `'tls': {'certificate': 'cert.pem', 'private_key': 'key.pem'}` beside
+    /// the port.
+    pub fn protocols(&mut self, v: Value) -> Result<Option<WorkerEndpoint>, String> {
         let mut found = None;
         for (proto, options) in entries(v, "c['protocols']")? {
             let what = format!("c['protocols']['{proto}']");
@@ -149,14 +158,32 @@ impl Reader<'_> {
                 ));
                 continue;
             }
+            let mut endpoint = None;
+            let mut dict_tls = None;
             for (key, val) in opts {
-                if key == "port" {
-                    found = Some(port(val, &format!("{what}['port']"))?);
-                } else {
-                    self.warnings
-                        .push(format!("unknown key {what}['{key}'] is ignored"));
+                match key.as_str() {
+                    "port" => endpoint = Some(worker_endpoint(val, &format!("{what}['port']"))?),
+                    "tls" => dict_tls = Some(tls_dict(val, &format!("{what}['tls']"))?),
+                    _ => self
+                        .warnings
+                        .push(format!("unknown key {what}['{key}'] is ignored")),
                 }
             }
+            let Some(mut endpoint) = endpoint else {
+                if dict_tls.is_some() {
+                    return Err(format!("{what} has 'tls' but no 'port'"));
+                }
+                continue;
+            };
+            if let Some(tls) = dict_tls {
+                if endpoint.tls.is_some() {
+                    return Err(format!(
+                        "{what}: give TLS either in the 'ssl:' port string or in 'tls', not both"
+                    ));
+                }
+                endpoint.tls = Some(tls);
+            }
+            found = Some(endpoint);
         }
         Ok(found)
     }
@@ -284,4 +311,33 @@ pub(crate) fn plain_dict(
         JsonDictError::NotADict => format!("{what} must be a dict, not {}", type_name(v)),
         JsonDictError::Entry(m) => format!("{what} {m}"),
     })
+}
+
+/// `c['www']['auth']`: one of the auth classes (None = NoAuth).
+fn www_auth(v: Value) -> Result<crate::types::WwwAuthConfig, String> {
+    if v.is_none() {
+        return Ok(crate::types::WwwAuthConfig::NoAuth);
+    }
+    match v.downcast_ref::<crate::values::Obj>().map(|o| &o.item) {
+        Some(crate::values::Item::WwwAuth(auth)) => Ok(auth.clone()),
+        _ => Err(format!(
+            "c['www']['auth'] must be util.UserPasswordAuth(...) or util.HTPasswdAuth(...), \
+             not {}",
+            v.to_repr()
+        )),
+    }
+}
+
+/// `c['www']['authz']`: a `util.Authz(...)`.
+fn www_authz(v: Value) -> Result<crate::types::AuthzConfig, String> {
+    if v.is_none() {
+        return Ok(crate::types::AuthzConfig::default());
+    }
+    match v.downcast_ref::<crate::values::Obj>().map(|o| &o.item) {
+        Some(crate::values::Item::Authz(authz)) => Ok(authz.clone()),
+        _ => Err(format!(
+            "c['www']['authz'] must be util.Authz(allowRules=[...], roleMatchers=[...]), not {}",
+            v.to_repr()
+        )),
+    }
 }

@@ -32,7 +32,6 @@ const NOT_YET: &[&str] = &[
     "manhole",
     "metrics",
     "user_managers",
-    "secretsProviders",
     "configurators",
     "debugPassword",
 ];
@@ -71,6 +70,15 @@ pub(crate) fn read(c: Value, filename: &str) -> Read {
         }
     };
     let has = |k: &str| items.iter().any(|(key, _)| key == k);
+    // Secrets are looked up once the whole dict is read, wherever the key stands in it.
+    let secrets_providers = match items.iter().find(|(k, _)| k == "secretsProviders") {
+        Some((_, v)) => crate::ctors::secrets::providers(*v, "c['secretsProviders']")
+            .unwrap_or_else(|e| {
+                errors.push(format!("{filename}: {e}"));
+                Vec::new()
+            }),
+        None => Vec::new(),
+    };
     for (key, v) in &items {
         let v = *v;
         let result = read_key(
@@ -89,6 +97,14 @@ pub(crate) fn read(c: Value, filename: &str) -> Read {
         .into_iter()
         .map(|w| format!("{filename}: {w}"))
         .collect();
+    let config_dir = std::path::Path::new(filename)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    errors.extend(crate::ctors::secrets::resolve(
+        &mut config,
+        &secrets_providers,
+        config_dir,
+    ));
     Read {
         config,
         locations,
@@ -131,9 +147,10 @@ fn read_key(
         "db_url" if !has_db => config.db_url = db_url(v, &what)?,
         "db_url" => {}
         "protocols" => {
-            if let Some((p, interface)) = (Reader { warnings }).protocols(v)? {
-                config.worker_port = p;
-                config.worker_interface = interface;
+            if let Some(endpoint) = (Reader { warnings }).protocols(v)? {
+                config.worker_port = endpoint.port;
+                config.worker_interface = endpoint.interface;
+                config.worker_tls = endpoint.tls;
             }
         }
         "slavePortnum" => {
@@ -219,6 +236,8 @@ fn read_key(
         "slaves" => return Err(format!("{what} is Buildbot's old name: use c['workers']")),
         // Buildbot's usage-data reporting; Ferrobot never phones home, so nothing to warn about.
         "buildbotNetUsageData" => {}
+        // Read by `read` before the other keys.
+        "secretsProviders" => {}
         k if NOT_YET.contains(&k) => {
             warnings.push(format!("{what} is not supported yet and is ignored"))
         }

@@ -2,9 +2,17 @@
 //! prints it as JSON; the master consumes nothing else.
 
 mod file_steps;
+mod force_params;
 mod reporters;
+mod steps;
+mod timed;
+mod www_auth;
 pub use file_steps::*;
+pub use force_params::*;
 pub use reporters::*;
+pub use steps::*;
+pub use timed::*;
+pub use www_auth::*;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +39,9 @@ pub struct MasterConfig {
     pub worker_port: u16,
     /// Interface the worker port binds, from a Twisted `tcp:9989:interface=...` string.
     pub worker_interface: Option<String>,
+    /// TLS for the worker port (`ssl:9989:privateKey=...:certKey=...`, or `'tls'` in the dict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_tls: Option<WorkerTlsConfig>,
     /// `c['workers']`.
     pub workers: Vec<WorkerConfig>,
     /// `c['change_source']`.
@@ -65,6 +76,7 @@ impl Default for MasterConfig {
             db_url: "sqlite:///state.sqlite".to_owned(),
             worker_port: 9989,
             worker_interface: None,
+            worker_tls: None,
             workers: Vec::new(),
             change_sources: Vec::new(),
             schedulers: Vec::new(),
@@ -79,6 +91,16 @@ impl Default for MasterConfig {
     }
 }
 
+/// The certificate and key the master serves the worker port with (PEM files; relative paths
+/// are relative to the master directory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerTlsConfig {
+    /// The certificate chain, leaf first.
+    pub certificate: String,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: String,
+}
+
 /// `c['www']`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WwwConfig {
@@ -88,6 +110,12 @@ pub struct WwwConfig {
     pub interface: Option<String>,
     /// `plugins`: accepted and recorded; Ferrobot's own dashboard replaces them.
     pub plugins: BTreeMap<String, Value>,
+    /// `auth`: how web users log in.
+    #[serde(default)]
+    pub auth: WwwAuthConfig,
+    /// `authz`: which roles may do what.
+    #[serde(default)]
+    pub authz: AuthzConfig,
 }
 
 impl Default for WwwConfig {
@@ -96,6 +124,8 @@ impl Default for WwwConfig {
             port: 8010,
             interface: None,
             plugins: BTreeMap::new(),
+            auth: WwwAuthConfig::default(),
+            authz: AuthzConfig::default(),
         }
     }
 }
@@ -180,6 +210,10 @@ pub enum SchedulerConfig {
     AnyBranch(ChangeSchedulerConfig),
     /// `schedulers.ForceScheduler`.
     Force(ForceSchedulerConfig),
+    /// `schedulers.Periodic`.
+    Periodic(TimedSchedulerConfig),
+    /// `schedulers.Nightly`.
+    Nightly(TimedSchedulerConfig),
 }
 
 impl SchedulerConfig {
@@ -188,6 +222,7 @@ impl SchedulerConfig {
         match self {
             SchedulerConfig::SingleBranch(c) | SchedulerConfig::AnyBranch(c) => &c.name,
             SchedulerConfig::Force(c) => &c.name,
+            SchedulerConfig::Periodic(c) | SchedulerConfig::Nightly(c) => &c.name,
         }
     }
 
@@ -196,6 +231,7 @@ impl SchedulerConfig {
         match self {
             SchedulerConfig::SingleBranch(c) | SchedulerConfig::AnyBranch(c) => &c.builder_names,
             SchedulerConfig::Force(c) => &c.builder_names,
+            SchedulerConfig::Periodic(c) | SchedulerConfig::Nightly(c) => &c.builder_names,
         }
     }
 }
@@ -252,6 +288,10 @@ pub struct ForceSchedulerConfig {
     pub reason_string: String,
     /// Buildset properties (source "Force Build Form").
     pub properties: BTreeMap<String, Value>,
+    /// The form's own fields (`properties=[util.StringParameter(...), ...]`), each setting the
+    /// build property of its name.
+    #[serde(default)]
+    pub parameters: Vec<ForceParameter>,
 }
 
 /// `util.BuilderConfig(name, workernames | workername, factory, ...)`.
@@ -271,142 +311,4 @@ pub struct BuilderConfig {
     pub tags: Vec<String>,
     /// Builder properties (source "Builder").
     pub properties: BTreeMap<String, Value>,
-}
-
-/// What every step shares (reference/buildbot.md §6.3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CommonStepConfig {
-    /// Name, unique within the build after numbering.
-    pub name: String,
-    /// Stop the build after a failure.
-    pub halt_on_failure: bool,
-    /// A failure fails the build (default true).
-    pub flunk_on_failure: bool,
-    /// Warnings fail the build.
-    pub flunk_on_warnings: bool,
-    /// A failure makes the build WARNINGS.
-    pub warn_on_failure: bool,
-    /// Warnings make the build WARNINGS.
-    pub warn_on_warnings: bool,
-    /// Runs even after the build was halted or stopped.
-    pub always_run: bool,
-    /// Description while running.
-    pub description: Option<String>,
-    /// Description when done.
-    pub description_done: Option<String>,
-    /// Working directory relative to the builder's directory (default `build`).
-    pub workdir: Option<String>,
-}
-
-/// A step of a BuildFactory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum StepConfig {
-    /// `steps.ShellCommand`.
-    ShellCommand(ShellCommandConfig),
-    /// `steps.Git`.
-    Git(GitStepConfig),
-    /// `steps.RemoveDirectory`.
-    RemoveDirectory(DirectoryStepConfig),
-    /// `steps.MakeDirectory`.
-    MakeDirectory(DirectoryStepConfig),
-    /// `steps.SetPropertyFromCommand`.
-    SetPropertyFromCommand(SetPropertyFromCommandConfig),
-    /// `steps.MasterShellCommand`.
-    MasterShellCommand(MasterShellCommandConfig),
-    /// `steps.StringDownload`.
-    StringDownload(StringDownloadConfig),
-    /// `steps.FileDownload`.
-    FileDownload(FileDownloadConfig),
-    /// `steps.FileUpload`.
-    FileUpload(FileUploadConfig),
-    /// `steps.DirectoryUpload`.
-    DirectoryUpload(DirectoryUploadConfig),
-}
-
-impl StepConfig {
-    /// The parts every step has.
-    pub fn common(&self) -> &CommonStepConfig {
-        match self {
-            StepConfig::ShellCommand(s) => &s.common,
-            StepConfig::Git(s) => &s.common,
-            StepConfig::RemoveDirectory(s) | StepConfig::MakeDirectory(s) => &s.common,
-            StepConfig::SetPropertyFromCommand(s) => &s.common,
-            StepConfig::MasterShellCommand(s) => &s.common,
-            StepConfig::StringDownload(s) => &s.common,
-            StepConfig::FileDownload(s) => &s.common,
-            StepConfig::FileUpload(s) => &s.common,
-            StepConfig::DirectoryUpload(s) => &s.common,
-        }
-    }
-}
-
-/// A command as Buildbot takes it: a list (exec) or a string (`/bin/sh -c`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Command {
-    /// Exec form.
-    Argv(Vec<String>),
-    /// Shell form.
-    Shell(String),
-}
-
-/// `steps.ShellCommand(command, env, workdir, timeout, ...)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShellCommandConfig {
-    /// Name, flags, workdir.
-    pub common: CommonStepConfig,
-    /// What to run.
-    pub command: Command,
-    /// Environment; a `None` value unsets the variable.
-    pub env: BTreeMap<String, Option<String>>,
-    /// Seconds without output before the command is killed (default 1200; None = never).
-    pub timeout_s: Option<f64>,
-    /// Seconds of total run time before it is killed (default none).
-    pub max_time_s: Option<f64>,
-    /// Keep stdout.
-    pub want_stdout: bool,
-    /// Keep stderr.
-    pub want_stderr: bool,
-}
-
-/// `steps.Git(repourl, branch, mode, method)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GitStepConfig {
-    /// Name (default `git`), flags, workdir.
-    pub common: CommonStepConfig,
-    /// Repository URL or path.
-    pub repourl: String,
-    /// Branch to check out when the build's source stamp names none (default `HEAD`).
-    pub branch: String,
-    /// `incremental` (default) or `full`.
-    pub mode: GitMode,
-    /// With `full`: `fresh` (default), `clobber`, `clean` or `copy`.
-    pub method: GitMethod,
-    /// Seconds without output before a git command is killed (default 1200).
-    pub timeout_s: Option<f64>,
-}
-
-/// `mode=` of a source step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GitMode {
-    /// Update the existing checkout.
-    Incremental,
-    /// Rebuild the checkout according to the method.
-    Full,
-}
-
-/// `method=` of a source step in full mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GitMethod {
-    /// `git clean -f -f -d -x`, then update.
-    Fresh,
-    /// Remove the directory and clone again.
-    Clobber,
-    /// `git clean -f -f -d`, then update.
-    Clean,
-    /// Update a copy kept beside the build and copy it over.
-    Copy,
 }

@@ -86,6 +86,31 @@ pub(crate) enum Kind {
     GitHubStatusPush,
     GitLabStatusPush,
     MessageFormatter,
+    BuildStatusGenerator,
+    BuildStartEndStatusGenerator,
+    Secret,
+    SecretInAFile,
+    UserPasswordAuth,
+    HtPasswdAuth,
+    Authz,
+    AnyEndpointMatcher,
+    AnyControlEndpointMatcher,
+    ForceBuildEndpointMatcher,
+    StopBuildEndpointMatcher,
+    RebuildBuildEndpointMatcher,
+    EnableSchedulerEndpointMatcher,
+    RolesFromGroups,
+    RolesFromEmails,
+    RolesFromUsername,
+    Periodic,
+    Nightly,
+    StringParameter,
+    TextParameter,
+    IntParameter,
+    BooleanParameter,
+    ChoiceStringParameter,
+    FixedParameter,
+    NestedParameter,
     /// A Buildbot name Ferrobot knows but does not implement yet.
     Unsupported,
 }
@@ -150,6 +175,22 @@ pub(crate) enum Item {
     Builder(BuilderConfig, Steps),
     Reporter(ReporterConfig),
     MessageFormatter(MessageFormatterConfig),
+    /// `util.UserPasswordAuth` / `util.HTPasswdAuth`.
+    WwwAuth(crate::types::WwwAuthConfig),
+    /// `util.Authz`.
+    Authz(crate::types::AuthzConfig),
+    /// An endpoint matcher of `allowRules`.
+    AllowRule(crate::types::AllowRule),
+    /// A role matcher of `roleMatchers`.
+    RoleMatcher(crate::types::RoleMatcher),
+    /// `reporters.BuildStatusGenerator` / `reporters.BuildStartEndStatusGenerator`.
+    Generator(crate::types::GeneratorConfig),
+    /// `util.Secret(name)`: looked up once the config has run.
+    Secret(String),
+    /// `secrets.SecretInAFile(...)`.
+    SecretsProvider(crate::ctors::secrets::SecretInAFile),
+    /// A field of a ForceScheduler's form.
+    ForceParameter(crate::types::ForceParameter),
 }
 
 /// An instance of a Buildbot class.
@@ -175,7 +216,15 @@ impl Obj {
             Item::ChangeFilter(_)
             | Item::Factory(_)
             | Item::Reporter(_)
-            | Item::MessageFormatter(_) => None,
+            | Item::MessageFormatter(_)
+            | Item::WwwAuth(_)
+            | Item::Authz(_)
+            | Item::AllowRule(_)
+            | Item::RoleMatcher(_)
+            | Item::Generator(_)
+            | Item::SecretsProvider(_) => None,
+            Item::Secret(name) => Some(name.clone()),
+            Item::ForceParameter(p) => Some(p.name.clone()),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{builder, load, load_with_base, single_step};
 use ferrobot_config::{
     BranchSelection, ChangeSourceConfig, CoordinationConfig, GitMethod, GitMode, MasterConfig,
@@ -119,6 +121,13 @@ fn shell_command_defaults() {
     assert_eq!(s.max_time_s, None);
     assert!(s.want_stdout && s.want_stderr);
     assert!(s.env.is_empty());
+    assert!(!s.use_pty && s.initial_stdin.is_none() && s.sigterm_time_s.is_none());
+    assert_eq!(s.interrupt_signal, "KILL");
+    assert_eq!(
+        s.decode_rc,
+        BTreeMap::from([(0, ferrobot_model::Results::Success)])
+    );
+    assert!(s.logfiles.is_empty());
     let c = &s.common;
     assert!(!c.halt_on_failure && c.flunk_on_failure && !c.flunk_on_warnings);
     assert!(!c.warn_on_failure && !c.warn_on_warnings && !c.always_run);

@@ -208,13 +208,12 @@ fn unsupported_buildbot_names_say_so_with_their_position() {
         "steps.SVN",
         "changes.SVNPoller",
         "changes.HgPoller",
-        "schedulers.Periodic",
-        "schedulers.Nightly",
+        "schedulers.NightlyTriggerable",
         "schedulers.Triggerable",
         "schedulers.Dependent",
         "util.Interpolate",
         "util.Property",
-        "util.Secret",
+        "secrets.SecretInPass",
         "steps.Trigger",
         "steps.MultipleFileUpload",
         "reporters.GitHubCommentPush",
@@ -245,10 +244,10 @@ fn an_unsupported_name_passed_uncalled_is_named() {
 
 #[test]
 fn unsupported_buildbot_arguments_say_so() {
-    let message = error("x = steps.ShellCommand(command='x', logfiles={'l': 'f.log'})\n");
+    let message = error("x = steps.ShellCommand(command='x', lazylogfiles=True)\n");
     assert_eq!(
         message,
-        "master.cfg:1:5: steps.ShellCommand() argument 'logfiles' is not supported yet"
+        "master.cfg:1:5: steps.ShellCommand() argument 'lazylogfiles' is not supported yet"
     );
     // Asking for nothing (False / None / empty) is fine.
     load_with_base("x = steps.Git('/r', submodules=False, shallow=None, locks=[])\n");

@@ -94,6 +94,63 @@ fn protocols_pb_port_is_the_worker_port() {
 }
 
 #[test]
+fn protocols_pb_takes_tls_as_a_twisted_ssl_string_or_a_dict() {
+    let cfg = load(
+        "c['protocols'] = {'pb': {'port': 'ssl:9990:interface=127.0.0.2:privateKey=k.pem:certKey=c.pem'}}\n",
+    );
+    assert_eq!(cfg.worker_port, 9990);
+    assert_eq!(cfg.worker_interface.as_deref(), Some("127.0.0.2"));
+    let tls = cfg.worker_tls.expect("tls");
+    assert_eq!(
+        (tls.certificate.as_str(), tls.private_key.as_str()),
+        ("c.pem", "k.pem")
+    );
+    // Without certKey, Twisted reads the certificate from the key file.
+    let tls = load("c['protocols'] = {'pb': {'port': 'ssl:9990:privateKey=both.pem'}}\n")
+        .worker_tls
+        .expect("tls");
+    assert_eq!(
+        (tls.certificate.as_str(), tls.private_key.as_str()),
+        ("both.pem", "both.pem")
+    );
+    let cfg = load(
+        "c['protocols'] = {'pb': {'port': 9991, 'tls': {'certificate': 'c.pem', 'private_key': 'k.pem'}}}\n",
+    );
+    assert_eq!(cfg.worker_port, 9991);
+    assert_eq!(cfg.worker_tls.expect("tls").private_key, "k.pem");
+    assert_eq!(
+        load("c['protocols'] = {'pb': {'port': 9989}}\n").worker_tls,
+        None
+    );
+}
+
+#[test]
+fn bad_tls_settings_in_protocols_are_named() {
+    assert_mentions(
+        &error("c['protocols'] = {'pb': {'port': 'ssl:9990'}}\n"),
+        &["c['protocols']['pb']['port']", "privateKey=FILE"],
+    );
+    assert_mentions(
+        &error("c['protocols'] = {'pb': {'port': 'ssl:9990:privateKey=k.pem:method=TLSv1'}}\n"),
+        &[
+            "c['protocols']['pb']['port']",
+            "\"method\"",
+            "not supported",
+        ],
+    );
+    assert_mentions(
+        &error("c['protocols'] = {'pb': {'port': 9990, 'tls': {'certificate': 'c.pem'}}}\n"),
+        &["c['protocols']['pb']['tls']", "'private_key'"],
+    );
+    assert_mentions(
+        &error(
+            "c['protocols'] = {'pb': {'port': 'ssl:9990:privateKey=k.pem', 'tls': {'certificate': 'c.pem', 'private_key': 'k.pem'}}}\n",
+        ),
+        &["not both"],
+    );
+}
+
+#[test]
 fn properties_and_multimaster() {
     let cfg = load(
         "c['properties'] = {'a': 1, 'b': [True, None], 'c': {'d': 'e'}}\nc['multiMaster'] = True\n",

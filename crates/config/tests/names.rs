@@ -324,6 +324,39 @@ fn shell_command_takes_every_supported_argument() {
 }
 
 #[test]
+fn shell_command_takes_its_process_arguments() {
+    let StepConfig::ShellCommand(s) = single_step(
+        r#"steps.ShellCommand(command="x", usePTY=True, initialStdin="in", sigtermTime=3,
+            interruptSignal="SIGTERM", decodeRC={0: util.SUCCESS, 1: util.WARNINGS},
+            logfiles={"tests": "out/tests.log", "follow": {"filename": "f.log", "follow": True}})"#,
+    ) else {
+        panic!("ShellCommand expected");
+    };
+    assert!(s.use_pty);
+    assert_eq!(s.initial_stdin.as_deref(), Some("in"));
+    assert_eq!(
+        (s.sigterm_time_s, s.interrupt_signal.as_str()),
+        (Some(3.0), "TERM")
+    );
+    assert_eq!(
+        s.decode_rc.get(&1),
+        Some(&ferrobot_model::Results::Warnings)
+    );
+    assert_eq!(s.logfiles["tests"].filename, "out/tests.log");
+    assert!(!s.logfiles["tests"].follow && s.logfiles["follow"].follow);
+    for (bad, fragment) in [
+        ("interruptSignal='BOOM'", "interruptSignal"),
+        ("decodeRC={0: 42}", "decodeRC"),
+        ("logfiles={'x': 1}", "logfiles"),
+    ] {
+        let message = common::error(&format!(
+            "c['workers'] = []\nx = steps.ShellCommand(command='x', {bad})\n"
+        ));
+        assert!(message.contains(fragment), "{message}");
+    }
+}
+
+#[test]
 fn shell_command_string_runs_through_the_shell() {
     let StepConfig::ShellCommand(s) =
         single_step("steps.ShellCommand(command='make && make test')")

@@ -3,7 +3,9 @@
 mod common;
 
 use common::{assert_mentions, error, load_with_base};
-use ferrobot_config::{MailMode, MailNotifierConfig, ReporterConfig, TemplateType};
+use ferrobot_config::{
+    GeneratorKind, LogSelection, MailMode, MailNotifierConfig, ReporterConfig, TemplateType,
+};
 
 fn mail(extra: &str) -> MailNotifierConfig {
     let cfg = load_with_base(&format!("c['services'] = [{extra}]\n"));
@@ -90,7 +92,7 @@ fn smtp_settings_and_filters_are_kept() {
     );
     assert!(m.use_smtps);
     assert_eq!(m.smtp_user.as_deref(), Some("u"));
-    assert_eq!(m.smtp_password.as_deref(), Some("p"));
+    assert_eq!(m.smtp_password.as_ref().map(|p| p.expose()), Some("p"));
     assert_eq!(
         (m.builders, m.tags, m.schedulers, m.branches),
         (
@@ -129,10 +131,17 @@ fn bad_arguments_are_named() {
             "'ci@x.org', smtpPort=70000",
             "'smtpPort' must be a port number",
         ),
-        ("'ci@x.org', addLogs=True", "'addLogs' is not supported yet"),
         (
             "'ci@x.org', generators=[1]",
-            "'generators' is not supported yet",
+            "'generators' must hold reporters.BuildStatusGenerator",
+        ),
+        (
+            "'ci@x.org', mode='all', generators=[reporters.BuildStatusGenerator()]",
+            "'generators' replaces the old-style 'mode'",
+        ),
+        (
+            "'ci@x.org', addLogs='yes'",
+            "'addLogs' must be True, False or a list of log names",
         ),
         (
             "'ci@x.org', messageFormatter='x'",
@@ -143,12 +152,12 @@ fn bad_arguments_are_named() {
             "'template_type' must be 'plain' or 'html'",
         ),
         (
-            "'ci@x.org', messageFormatter=reporters.MessageFormatter(wantLogs=True)",
-            "'wantLogs' is not supported yet",
+            "'ci@x.org', smtpPassword=3",
+            "'smtpPassword' must be a string or a util.Secret(...)",
         ),
         (
-            "'ci@x.org', smtpPassword=util.Secret('p')",
-            "util.Secret is not supported yet",
+            "'ci@x.org', generators=[reporters.BuildStatusGenerator(mode='sometimes')]",
+            "unknown mode \"sometimes\"",
         ),
     ] {
         let message = error(&format!(
@@ -156,4 +165,79 @@ fn bad_arguments_are_named() {
         ));
         assert_mentions(&message, &[fragment]);
     }
+}
+
+#[test]
+fn old_style_arguments_become_one_generator() {
+    let m = mail(
+        "reporters.MailNotifier('ci@example.org', mode='failing', builders=['b1'], \
+         addLogs=['test.stdio'], addPatch=False, subject='%(builder)s broke')",
+    );
+    let [g] = m.generators.as_slice() else {
+        panic!("one generator: {:?}", m.generators);
+    };
+    assert_eq!(g.kind, GeneratorKind::BuildStatus);
+    assert_eq!(g.mode, [MailMode::Failing]);
+    assert_eq!(g.builders, ["b1"]);
+    assert_eq!(g.add_logs, LogSelection::Named(vec!["test.stdio".into()]));
+    assert!(!g.add_patch && !g.report_new);
+    assert_eq!(g.subject.as_deref(), Some("%(builder)s broke"));
+    assert!(g.message_formatter.want_properties);
+}
+
+#[test]
+fn generators_take_modes_filters_formatters_logs_and_patches() {
+    let m = mail(
+        r#"reporters.MailNotifier('ci@example.org', generators=[
+            reporters.BuildStatusGenerator(mode=('change', 'problem'), builders=['b1'],
+                tags=['t'], branches=['main'], schedulers=['s'], add_logs=True, add_patch=True,
+                message_formatter=reporters.MessageFormatter(template='{{ summary }}',
+                    subject='{{ buildername }}', want_logs=True, want_logs_content=['stdio'])),
+            reporters.BuildStartEndStatusGenerator(builders=['b2'],
+                start_formatter=reporters.MessageFormatter(template='go')),
+        ])"#,
+    );
+    let [status, start_end] = m.generators.as_slice() else {
+        panic!("two generators: {:?}", m.generators);
+    };
+    assert_eq!(status.mode, [MailMode::Change, MailMode::Problem]);
+    assert_eq!(
+        (
+            &status.builders,
+            &status.tags,
+            &status.branches,
+            &status.schedulers
+        ),
+        (
+            &vec!["b1".to_owned()],
+            &vec!["t".to_owned()],
+            &vec!["main".to_owned()],
+            &vec!["s".to_owned()]
+        )
+    );
+    assert_eq!(status.add_logs, LogSelection::All);
+    assert!(status.add_patch);
+    let f = &status.message_formatter;
+    assert_eq!(f.template.as_deref(), Some("{{ summary }}"));
+    assert!(f.want_logs);
+    assert_eq!(
+        f.want_logs_content,
+        LogSelection::Named(vec!["stdio".into()])
+    );
+    assert_eq!(start_end.kind, GeneratorKind::BuildStartEnd);
+    assert!(start_end.report_new);
+    assert_eq!(
+        start_end
+            .start_formatter
+            .as_ref()
+            .and_then(|f| f.template.as_deref()),
+        Some("go")
+    );
+    let default = mail(
+        "reporters.MailNotifier('ci@example.org', generators=[reporters.BuildStatusGenerator()])",
+    );
+    assert_eq!(
+        default.generators[0].mode,
+        [MailMode::Failing, MailMode::Passing, MailMode::Warnings]
+    );
 }

@@ -1,13 +1,12 @@
 //! Builds and their properties.
 
-use ferrobot_model::{
-    Build, BuildId, BuildRequestId, BuilderId, MasterId, Properties, Results, WorkerId,
-};
+use ferrobot_model::{Build, BuildId, BuildRequestId, BuilderId, Properties, Results, WorkerId};
 use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::{SqlStore, as_flag, assembled, results, to_json};
+use crate::fence::{Claimant, FenceOn};
 use crate::{BuildFilter, Error, Result};
 
 const BUILD_COLUMNS: &str = "id, number, builderid, buildrequestid, workerid, masterid, \
@@ -42,7 +41,7 @@ impl SqlStore {
         builderid: BuilderId,
         buildrequestid: BuildRequestId,
         workerid: WorkerId,
-        masterid: MasterId,
+        claimant: Claimant,
         state_string: &str,
         now: i64,
     ) -> Result<(BuildId, i64)> {
@@ -50,6 +49,9 @@ impl SqlStore {
         // first, the unique (builderid, number) index turns ours into a no-op and we try again
         // with a fresh max (Buildbot retries on IntegrityError the same way).
         for _ in 0..BUILD_NUMBER_ATTEMPTS {
+            let mut tx = self.write().await?;
+            self.hold_fence(&mut tx, FenceOn::Request(buildrequestid), claimant)
+                .await?;
             let inserted = sqlx::query(
                 "INSERT INTO builds (number, builderid, buildrequestid, workerid, masterid, \
                  started_at, locks_duration_s, state_string) \
@@ -60,12 +62,13 @@ impl SqlStore {
             .bind(builderid)
             .bind(buildrequestid)
             .bind(workerid)
-            .bind(masterid)
+            .bind(claimant.masterid)
             .bind(now)
             .bind(state_string)
-            .fetch_optional(self.writer())
+            .fetch_optional(&mut *tx)
             .await?;
             if let Some(row) = inserted {
+                tx.commit().await?;
                 return Ok((row.try_get("id")?, row.try_get("number")?));
             }
             tracing::debug!(builderid, "build number taken by another master, retrying");
@@ -79,28 +82,38 @@ impl SqlStore {
         &self,
         buildid: BuildId,
         state_string: &str,
+        claimant: Claimant,
     ) -> Result<()> {
-        let updated = sqlx::query("UPDATE builds SET state_string = $2 WHERE id = $1")
+        let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Build(buildid), claimant)
+            .await?;
+        sqlx::query("UPDATE builds SET state_string = $2 WHERE id = $1")
             .bind(buildid)
             .bind(state_string)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
-        found(updated.rows_affected(), buildid)
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn finish_build_impl(
         &self,
         buildid: BuildId,
         results: Results,
+        claimant: Claimant,
         now: i64,
     ) -> Result<()> {
-        let updated = sqlx::query("UPDATE builds SET complete_at = $2, results = $3 WHERE id = $1")
+        let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Build(buildid), claimant)
+            .await?;
+        sqlx::query("UPDATE builds SET complete_at = $2, results = $3 WHERE id = $1")
             .bind(buildid)
             .bind(now)
             .bind(i64::from(results.code()))
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
-        found(updated.rows_affected(), buildid)
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn build_impl(&self, buildid: BuildId) -> Result<Option<Build>> {
@@ -158,13 +171,36 @@ impl SqlStore {
         Ok(builds)
     }
 
+    /// The builds with these ids (any order, missing ones left out).
+    pub(crate) async fn builds_by_ids(
+        &self,
+        ids: &[BuildId],
+    ) -> Result<std::collections::HashMap<BuildId, Build>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let mut conn = self.read().await?;
+        let sql = format!(
+            "SELECT {BUILD_COLUMNS} FROM builds WHERE id IN ({})",
+            crate::listing::id_list(ids)
+        );
+        let rows = sqlx::query(assembled(sql)).fetch_all(&mut *conn).await?;
+        rows.iter()
+            .map(|row| build_from_row(row).map(|b| (b.buildid, b)))
+            .collect()
+    }
+
     pub(crate) async fn set_build_property_impl(
         &self,
         buildid: BuildId,
         name: &str,
         value: &Value,
         source: &str,
+        claimant: Claimant,
     ) -> Result<()> {
+        let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Build(buildid), claimant)
+            .await?;
         sqlx::query(
             "INSERT INTO build_properties (buildid, name, value, source) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (buildid, name) DO UPDATE SET value = excluded.value, \
@@ -174,8 +210,9 @@ impl SqlStore {
         .bind(name)
         .bind(to_json(value)?)
         .bind(source)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -195,11 +232,4 @@ impl SqlStore {
         }
         Ok(properties)
     }
-}
-
-fn found(rows_affected: u64, buildid: BuildId) -> Result<()> {
-    if rows_affected == 0 {
-        return Err(Error::not_found(format!("build {buildid}")));
-    }
-    Ok(())
 }

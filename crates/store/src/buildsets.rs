@@ -165,6 +165,25 @@ impl SqlStore {
         Ok((updated.rows_affected() == 1).then_some(worst))
     }
 
+    /// The build requests with these ids (any order, missing ones left out).
+    pub(crate) async fn buildrequests_by_ids(
+        &self,
+        ids: &[BuildRequestId],
+    ) -> Result<std::collections::HashMap<BuildRequestId, BuildRequest>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let mut conn = self.read().await?;
+        let sql = format!(
+            "{BUILDREQUEST_SELECT} WHERE br.id IN ({})",
+            crate::listing::id_list(ids)
+        );
+        let rows = sqlx::query(assembled(sql)).fetch_all(&mut *conn).await?;
+        rows.iter()
+            .map(|row| buildrequest_from_row(row).map(|r| (r.buildrequestid, r)))
+            .collect()
+    }
+
     pub(crate) async fn buildrequest_impl(
         &self,
         brid: BuildRequestId,
@@ -203,76 +222,6 @@ impl SqlStore {
             .fetch_all(&mut *conn)
             .await?;
         rows.iter().map(buildrequest_from_row).collect()
-    }
-
-    pub(crate) async fn claim_buildrequest_impl(
-        &self,
-        brid: BuildRequestId,
-        masterid: MasterId,
-        now: i64,
-    ) -> Result<bool> {
-        // One statement: the unique index on brid lets exactly one insert win, and the EXISTS
-        // keeps complete requests out.
-        let inserted = sqlx::query(
-            "INSERT INTO buildrequest_claims (brid, masterid, claimed_at) \
-             SELECT $1, $2, $3 WHERE EXISTS \
-             (SELECT 1 FROM buildrequests WHERE id = $1 AND complete = 0) \
-             ON CONFLICT (brid) DO NOTHING",
-        )
-        .bind(brid)
-        .bind(masterid)
-        .bind(now)
-        .execute(self.writer())
-        .await?;
-        Ok(inserted.rows_affected() == 1)
-    }
-
-    pub(crate) async fn unclaim_buildrequests_impl(
-        &self,
-        brids: &[BuildRequestId],
-        masterid: MasterId,
-    ) -> Result<()> {
-        let mut tx = self.write().await?;
-        for brid in brids {
-            sqlx::query("DELETE FROM buildrequest_claims WHERE brid = $1 AND masterid = $2")
-                .bind(brid)
-                .bind(masterid)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(crate) async fn complete_buildrequests_impl(
-        &self,
-        brids: &[BuildRequestId],
-        results: Results,
-        now: i64,
-    ) -> Result<Vec<BuildRequestId>> {
-        if results == Results::Retry {
-            return Err(Error::Invalid(
-                "a build request cannot complete with RETRY: unclaim it so it runs again".into(),
-            ));
-        }
-        let mut tx = self.write().await?;
-        let mut completed = Vec::new();
-        for &brid in brids {
-            let updated = sqlx::query(
-                "UPDATE buildrequests SET complete = 1, results = $2, complete_at = $3 \
-                 WHERE id = $1 AND complete = 0",
-            )
-            .bind(brid)
-            .bind(i64::from(results.code()))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() == 1 {
-                completed.push(brid);
-            }
-        }
-        tx.commit().await?;
-        Ok(completed)
     }
 
     pub(crate) async fn set_buildrequest_priority_impl(

@@ -107,6 +107,19 @@ impl SqlStore {
         load_changes(&mut conn, ChangeSel::ForBuild(buildid)).await
     }
 
+    /// The changes with these ids (any order, missing ones left out).
+    pub(crate) async fn changes_by_ids(
+        &self,
+        ids: &[ChangeId],
+    ) -> Result<std::collections::HashMap<ChangeId, Change>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let mut conn = self.read().await?;
+        let changes = load_changes(&mut conn, ChangeSel::Ids(crate::listing::id_list(ids))).await?;
+        Ok(changes.into_iter().map(|c| (c.changeid, c)).collect())
+    }
+
     pub(crate) async fn sourcestamp_impl(
         &self,
         ssid: SourceStampId,
@@ -224,21 +237,30 @@ fn sourcestamp_from_row(row: &AnyRow) -> Result<SourceStamp> {
 /// Which changes to load.
 enum ChangeSel {
     One(ChangeId),
+    /// A literal id list from [`crate::listing::id_list`].
+    Ids(String),
     Newest(i64),
     ForBuild(BuildId),
 }
 
 impl ChangeSel {
     /// A subquery selecting the change ids (parameter `$1`), and the listing order.
-    fn subquery(&self) -> (&'static str, i64, &'static str) {
+    fn subquery(&self) -> (std::borrow::Cow<'static, str>, i64, &'static str) {
         match self {
             ChangeSel::One(id) => (
-                "SELECT changeid FROM changes WHERE changeid = $1",
+                "SELECT changeid FROM changes WHERE changeid = $1".into(),
                 *id,
                 "ASC",
             ),
+            // `$1 = $1` keeps the one parameter every query of `load_changes` binds.
+            ChangeSel::Ids(ids) => (
+                format!("SELECT changeid FROM changes WHERE changeid IN ({ids}) AND $1 = $1")
+                    .into(),
+                0,
+                "ASC",
+            ),
             ChangeSel::Newest(limit) => (
-                "SELECT changeid FROM changes ORDER BY changeid DESC LIMIT $1",
+                "SELECT changeid FROM changes ORDER BY changeid DESC LIMIT $1".into(),
                 *limit,
                 "DESC",
             ),
@@ -247,7 +269,8 @@ impl ChangeSel {
                  (SELECT bss.sourcestampid FROM builds b \
                  JOIN buildrequests br ON br.id = b.buildrequestid \
                  JOIN buildset_sourcestamps bss ON bss.buildsetid = br.buildsetid \
-                 WHERE b.id = $1)",
+                 WHERE b.id = $1)"
+                    .into(),
                 *buildid,
                 "ASC",
             ),

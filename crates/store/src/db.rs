@@ -57,6 +57,11 @@ impl SqlStore {
         &self.writer
     }
 
+    /// Which database this is.
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// A connection for reads.
     pub(crate) async fn read(&self) -> Result<PoolConnection<Any>> {
         Ok(self.reader.acquire().await?)

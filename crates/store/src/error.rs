@@ -30,6 +30,11 @@ pub enum Error {
     /// request); nothing changed.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The writer no longer holds the claim the write depends on (its lease expired and another
+    /// master released its claims, or it claimed under an older lease epoch); nothing changed.
+    /// The writer must stop working on that build.
+    #[error("fenced: {0}")]
+    Fenced(String),
     /// Stored data could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

@@ -8,12 +8,16 @@
 mod builds;
 mod buildsets;
 mod changes;
+mod claims;
 mod db;
 mod error;
+mod fence;
+mod listing;
 mod logs;
 mod logtext;
 mod masters;
 mod open;
+mod outbox;
 mod services;
 mod steps;
 mod store_impl;
@@ -24,7 +28,13 @@ use ferrobot_model::*;
 use serde_json::Value;
 
 pub use error::{Error, Result};
+pub use fence::Claimant;
+pub use listing::{
+    Cmp, Condition, ListQuery, Listed, SortKey, SqlValue, buildrequests_can_list, builds_can_list,
+    changes_can_list,
+};
 pub use open::{is_sqlite, open, upgrade};
+pub use outbox::{OutboxEvent, OutboxItem, OutboxOutcome, OutboxState};
 
 /// A change as a change source reports it, before it has an id.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -139,6 +149,15 @@ pub struct AppendedLines {
     pub last_line: i64,
 }
 
+/// What [`Store::release_master_work`] took back from a master.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleasedWork {
+    /// Its builds that were running and now ended RETRY.
+    pub builds: Vec<BuildId>,
+    /// The incomplete requests whose claims were released.
+    pub buildrequests: Vec<BuildRequestId>,
+}
+
 /// The master's persistent state. Every method is one transaction; a method that returns `Ok`
 /// has committed. Implementations: SQLite and PostgreSQL, proved alike by one conformance suite.
 #[async_trait]
@@ -215,6 +234,9 @@ pub trait Store: Send + Sync + 'static {
     async fn change(&self, changeid: ChangeId) -> Result<Option<Change>>;
     /// Changes, newest first, at most `limit` when given.
     async fn changes(&self, limit: Option<i64>) -> Result<Vec<Change>>;
+    /// One page of changes by conditions, order, offset and limit, with the total, done by the
+    /// database ([`changes_can_list`] says which fields it knows).
+    async fn list_changes(&self, query: &ListQuery) -> Result<Listed<Change>>;
     /// The changes whose source stamp is one of a build's buildset's source stamps.
     async fn changes_for_build(&self, buildid: BuildId) -> Result<Vec<Change>>;
     /// One source stamp.
@@ -267,6 +289,15 @@ pub trait Store: Send + Sync + 'static {
         class_name: &str,
         key: &str,
     ) -> Result<Option<Value>>;
+    /// Stores a value of an object only if it has none yet, and returns the stored value
+    /// (Buildbot's `atomicCreateState`): of masters racing to create it, all get the winner's.
+    async fn create_state_once(
+        &self,
+        object_name: &str,
+        class_name: &str,
+        key: &str,
+        value: &Value,
+    ) -> Result<Value>;
     /// Writes a persisted value of an object.
     async fn set_state(
         &self,
@@ -295,52 +326,80 @@ pub trait Store: Send + Sync + 'static {
     async fn buildrequest(&self, brid: BuildRequestId) -> Result<Option<BuildRequest>>;
     /// Build requests by filter, by id ascending.
     async fn buildrequests(&self, filter: &BuildRequestFilter) -> Result<Vec<BuildRequest>>;
-    /// Atomically claims a pending, unclaimed request for a master. False if someone else has it
-    /// or it is complete (design invariant 2).
+    /// Atomically claims a pending, unclaimed request for a master under its lease epoch. False
+    /// if someone else has it or it is complete (design invariant 2).
     async fn claim_buildrequest(
         &self,
         brid: BuildRequestId,
-        masterid: MasterId,
+        claimant: Claimant,
         now: i64,
     ) -> Result<bool>;
-    /// Releases this master's claims on these requests (others' claims are left alone).
+    /// Releases the claimant's claims on these requests (others' claims, and claims made under
+    /// another epoch, are left alone).
     async fn unclaim_buildrequests(
         &self,
         brids: &[BuildRequestId],
-        masterid: MasterId,
+        claimant: Claimant,
     ) -> Result<()>;
-    /// Completes requests with a result (not RETRY: [`Error::Invalid`]). Returns the ids that were
-    /// still incomplete; the others are left as they were.
+    /// Completes requests the claimant holds with a result (not RETRY: [`Error::Invalid`]).
+    /// Returns the ids that were still incomplete; the others are left as they were. A request
+    /// not claimed by the claimant is [`Error::Fenced`], and then nothing changes.
     async fn complete_buildrequests(
         &self,
         brids: &[BuildRequestId],
         results: Results,
+        claimant: Claimant,
         now: i64,
     ) -> Result<Vec<BuildRequestId>>;
+    /// Takes back everything a master left behind (it died, or this is its own start-up): in one
+    /// transaction its running builds and their running steps end RETRY and its claims on
+    /// incomplete requests are released, whatever their epoch.
+    async fn release_master_work(&self, masterid: MasterId, now: i64) -> Result<ReleasedWork>;
+    /// One page of build requests by conditions, order, offset and limit, with the total,
+    /// done by the database ([`buildrequests_can_list`] says which fields it knows).
+    async fn list_buildrequests(&self, query: &ListQuery) -> Result<Listed<BuildRequest>>;
     /// Sets the priority of an incomplete request ([`Error::Conflict`] if it is complete).
     async fn set_buildrequest_priority(&self, brid: BuildRequestId, priority: i64) -> Result<()>;
 
     // --- builds ---
-    /// Creates a build with the next number of its builder (from 1); returns `(buildid, number)`.
+    // Every write for a build, its steps and logs presents the claimant of the build's request
+    // and fails with [`Error::Fenced`], changing nothing, once that claim is no longer its own.
+
+    /// Creates a build of a request the claimant holds, with the next number of its builder
+    /// (from 1); returns `(buildid, number)`.
     async fn add_build(
         &self,
         builderid: BuilderId,
         buildrequestid: BuildRequestId,
         workerid: WorkerId,
-        masterid: MasterId,
+        claimant: Claimant,
         state_string: &str,
         now: i64,
     ) -> Result<(BuildId, i64)>;
     /// Sets a build's state string.
-    async fn set_build_state_string(&self, buildid: BuildId, state_string: &str) -> Result<()>;
+    async fn set_build_state_string(
+        &self,
+        buildid: BuildId,
+        state_string: &str,
+        claimant: Claimant,
+    ) -> Result<()>;
     /// Finishes a build.
-    async fn finish_build(&self, buildid: BuildId, results: Results, now: i64) -> Result<()>;
+    async fn finish_build(
+        &self,
+        buildid: BuildId,
+        results: Results,
+        claimant: Claimant,
+        now: i64,
+    ) -> Result<()>;
     /// One build (properties left empty).
     async fn build(&self, buildid: BuildId) -> Result<Option<Build>>;
     /// One build by builder and number.
     async fn build_by_number(&self, builderid: BuilderId, number: i64) -> Result<Option<Build>>;
     /// Builds by filter, by id ascending (or the newest N, still ascending, with `newest`).
     async fn builds(&self, filter: &BuildFilter) -> Result<Vec<Build>>;
+    /// One page of builds by conditions, order, offset and limit, with the total that pass
+    /// the conditions, done by the database ([`builds_can_list`] says which fields it knows).
+    async fn list_builds(&self, query: &ListQuery) -> Result<Listed<Build>>;
     /// Sets (inserts or replaces) a build property.
     async fn set_build_property(
         &self,
@@ -348,6 +407,7 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         value: &Value,
         source: &str,
+        claimant: Claimant,
     ) -> Result<()>;
     /// A build's properties `{name: (value, source)}`.
     async fn build_properties(&self, buildid: BuildId) -> Result<Properties>;
@@ -360,19 +420,32 @@ pub trait Store: Send + Sync + 'static {
         buildid: BuildId,
         name: &str,
         state_string: &str,
+        claimant: Claimant,
     ) -> Result<(StepId, i64, String)>;
     /// Marks a step started (steps take no locks yet, so `locks_acquired_at` is set too).
-    async fn start_step(&self, stepid: StepId, now: i64) -> Result<()>;
+    async fn start_step(&self, stepid: StepId, claimant: Claimant, now: i64) -> Result<()>;
     /// Sets a step's state string.
-    async fn set_step_state_string(&self, stepid: StepId, state_string: &str) -> Result<()>;
+    async fn set_step_state_string(
+        &self,
+        stepid: StepId,
+        state_string: &str,
+        claimant: Claimant,
+    ) -> Result<()>;
     /// Adds a URL to a step.
-    async fn add_step_url(&self, stepid: StepId, name: &str, url: &str) -> Result<()>;
+    async fn add_step_url(
+        &self,
+        stepid: StepId,
+        name: &str,
+        url: &str,
+        claimant: Claimant,
+    ) -> Result<()>;
     /// Finishes a step.
     async fn finish_step(
         &self,
         stepid: StepId,
         results: Results,
         hidden: bool,
+        claimant: Claimant,
         now: i64,
     ) -> Result<()>;
     /// One step.
@@ -384,19 +457,64 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a log of type `s` (stdio), `t` (text) or `h` (html) to a step; returns its id. The
     /// slug is Buildbot's: the name with characters outside `[a-zA-Z0-9_-]` (and a leading digit)
     /// replaced by `_`, within 50 characters, then `_2`, `_3`, ... if taken in the step.
-    async fn add_log(&self, stepid: StepId, name: &str, log_type: &str) -> Result<LogId>;
+    async fn add_log(
+        &self,
+        stepid: StepId,
+        name: &str,
+        log_type: &str,
+        claimant: Claimant,
+    ) -> Result<LogId>;
     /// Appends text to a log. `content` is whole lines, each ending in `\n` (for stdio logs each
     /// line starts with its stream letter `o`, `e` or `h`). Lines longer than the store's limit
     /// are split, never dropped (design invariant 6). Chunks are compressed when that pays.
     /// A missing final newline is added; empty content appends nothing and returns
     /// `last_line = first_line - 1`.
-    async fn append_log(&self, logid: LogId, content: &str) -> Result<AppendedLines>;
+    async fn append_log(
+        &self,
+        logid: LogId,
+        content: &str,
+        claimant: Claimant,
+    ) -> Result<AppendedLines>;
     /// Marks a log complete.
-    async fn finish_log(&self, logid: LogId) -> Result<()>;
+    async fn finish_log(&self, logid: LogId, claimant: Claimant) -> Result<()>;
     /// One log.
     async fn log(&self, logid: LogId) -> Result<Option<Log>>;
     /// A step's logs, by id.
     async fn logs(&self, stepid: StepId) -> Result<Vec<Log>>;
     /// Lines `first..=last` (0-based) of a log, concatenated, each ending in `\n`.
     async fn log_lines(&self, logid: LogId, first: i64, last: i64) -> Result<String>;
+
+    // --- reporters' outbox (outbox.rs)
+
+    /// Records a pending report of `reporter` for every build that started (for
+    /// [`OutboxEvent::Started`]) or finished (for [`OutboxEvent::Finished`]) at or after
+    /// `since` and has none yet; returns how many rows were added. Idempotent.
+    async fn enqueue_build_reports(
+        &self,
+        reporter: &str,
+        events: &[OutboxEvent],
+        since: i64,
+        now: i64,
+    ) -> Result<u64>;
+    /// Claims the oldest due pending report of `reporter` for `masterid` until
+    /// `now + lease_seconds`, counting one attempt; `None` when nothing is claimable. Of
+    /// masters racing for a row exactly one gets it.
+    async fn claim_report(
+        &self,
+        reporter: &str,
+        masterid: MasterId,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<Option<OutboxItem>>;
+    /// Ends the attempt on report `id` held by `masterid` with `outcome`; `false` (nothing
+    /// changed) when the claim is no longer this master's.
+    async fn settle_report(
+        &self,
+        id: i64,
+        masterid: MasterId,
+        outcome: &OutboxOutcome,
+        now: i64,
+    ) -> Result<bool>;
+    /// Every report of `reporter`, oldest first.
+    async fn outbox(&self, reporter: &str) -> Result<Vec<OutboxItem>>;
 }

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::db::{SqlStore, flag};
+use crate::fence::{Claimant, FenceOn};
 use crate::logtext::{
     MAX_CHUNK_BYTES, MAX_CHUNK_LINES, SMALL_CHUNK_BYTES, decode_chunk, encode_chunk, pack_chunks,
     split_lines,
@@ -79,6 +80,7 @@ impl SqlStore {
         stepid: StepId,
         name: &str,
         log_type: &str,
+        claimant: Claimant,
     ) -> Result<LogId> {
         if !matches!(log_type, "s" | "t" | "h") {
             return Err(Error::Invalid(format!(
@@ -87,6 +89,8 @@ impl SqlStore {
         }
         for _ in 0..LOG_ATTEMPTS {
             let mut tx = self.write().await?;
+            self.hold_fence(&mut tx, FenceOn::Step(stepid), claimant)
+                .await?;
             let taken: BTreeSet<String> =
                 sqlx::query_scalar("SELECT slug FROM logs WHERE stepid = $1")
                     .bind(stepid)
@@ -122,8 +126,11 @@ impl SqlStore {
         &self,
         logid: LogId,
         content: &str,
+        claimant: Claimant,
     ) -> Result<AppendedLines> {
         let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Log(logid), claimant)
+            .await?;
         // The no-op update locks the log row (PostgreSQL), so appends are numbered one after
         // the other even if two writers race.
         let row = sqlx::query(
@@ -173,14 +180,15 @@ impl SqlStore {
         })
     }
 
-    pub(crate) async fn finish_log_impl(&self, logid: LogId) -> Result<()> {
-        let updated = sqlx::query("UPDATE logs SET complete = 1 WHERE id = $1")
-            .bind(logid)
-            .execute(self.writer())
+    pub(crate) async fn finish_log_impl(&self, logid: LogId, claimant: Claimant) -> Result<()> {
+        let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Log(logid), claimant)
             .await?;
-        if updated.rows_affected() == 0 {
-            return Err(Error::not_found(format!("log {logid}")));
-        }
+        sqlx::query("UPDATE logs SET complete = 1 WHERE id = $1")
+            .bind(logid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

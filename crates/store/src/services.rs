@@ -231,6 +231,35 @@ impl SqlStore {
             .transpose()
     }
 
+    pub(crate) async fn create_state_once_impl(
+        &self,
+        object_name: &str,
+        class_name: &str,
+        key: &str,
+        value: &Value,
+    ) -> Result<Value> {
+        let mut tx = self.write().await?;
+        let objectid = object_id(&mut tx, object_name, class_name).await?;
+        sqlx::query(
+            "INSERT INTO object_state (objectid, name, value_json) VALUES ($1, $2, $3) \
+             ON CONFLICT (objectid, name) DO NOTHING",
+        )
+        .bind(objectid)
+        .bind(key)
+        .bind(to_json(value)?)
+        .execute(&mut *tx)
+        .await?;
+        let text: String = sqlx::query_scalar(
+            "SELECT value_json FROM object_state WHERE objectid = $1 AND name = $2",
+        )
+        .bind(objectid)
+        .bind(key)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        parse_json(&text, &format!("state {key} of {class_name} {object_name}"))
+    }
+
     pub(crate) async fn set_state_impl(
         &self,
         object_name: &str,
@@ -239,20 +268,7 @@ impl SqlStore {
         value: &Value,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO objects (name, class_name) VALUES ($1, $2) \
-             ON CONFLICT (name, class_name) DO NOTHING",
-        )
-        .bind(object_name)
-        .bind(class_name)
-        .execute(&mut *tx)
-        .await?;
-        let objectid: i64 =
-            sqlx::query_scalar("SELECT id FROM objects WHERE name = $1 AND class_name = $2")
-                .bind(object_name)
-                .bind(class_name)
-                .fetch_one(&mut *tx)
-                .await?;
+        let objectid = object_id(&mut tx, object_name, class_name).await?;
         sqlx::query(
             "INSERT INTO object_state (objectid, name, value_json) VALUES ($1, $2, $3) \
              ON CONFLICT (objectid, name) DO UPDATE SET value_json = excluded.value_json",
@@ -265,4 +281,27 @@ impl SqlStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The id of an object (`objects`), created if new.
+async fn object_id(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    object_name: &str,
+    class_name: &str,
+) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO objects (name, class_name) VALUES ($1, $2) \
+         ON CONFLICT (name, class_name) DO NOTHING",
+    )
+    .bind(object_name)
+    .bind(class_name)
+    .execute(&mut **tx)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT id FROM objects WHERE name = $1 AND class_name = $2")
+            .bind(object_name)
+            .bind(class_name)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
 }

@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::{SqlStore, as_flag, assembled, flag, parse_json, results, to_json};
+use crate::fence::{Claimant, FenceOn};
 use crate::{Error, Result};
 
 const STEP_COLUMNS: &str = "id, number, name, buildid, started_at, locks_acquired_at, \
@@ -61,9 +62,12 @@ impl SqlStore {
         buildid: BuildId,
         name: &str,
         state_string: &str,
+        claimant: Claimant,
     ) -> Result<(StepId, i64, String)> {
         for _ in 0..STEP_ATTEMPTS {
             let mut tx = self.write().await?;
+            self.hold_fence(&mut tx, FenceOn::Build(buildid), claimant)
+                .await?;
             let number: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM steps WHERE buildid = $1")
                 .bind(buildid)
                 .fetch_one(&mut *tx)
@@ -98,28 +102,41 @@ impl SqlStore {
         )))
     }
 
-    pub(crate) async fn start_step_impl(&self, stepid: StepId, now: i64) -> Result<()> {
+    pub(crate) async fn start_step_impl(
+        &self,
+        stepid: StepId,
+        claimant: Claimant,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Step(stepid), claimant)
+            .await?;
         // Steps take no locks yet, so they hold their locks as soon as they start.
-        let updated =
-            sqlx::query("UPDATE steps SET started_at = $2, locks_acquired_at = $2 WHERE id = $1")
-                .bind(stepid)
-                .bind(now)
-                .execute(self.writer())
-                .await?;
-        found(updated.rows_affected(), stepid)
+        sqlx::query("UPDATE steps SET started_at = $2, locks_acquired_at = $2 WHERE id = $1")
+            .bind(stepid)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn set_step_state_string_impl(
         &self,
         stepid: StepId,
         state_string: &str,
+        claimant: Claimant,
     ) -> Result<()> {
-        let updated = sqlx::query("UPDATE steps SET state_string = $2 WHERE id = $1")
+        let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Step(stepid), claimant)
+            .await?;
+        sqlx::query("UPDATE steps SET state_string = $2 WHERE id = $1")
             .bind(stepid)
             .bind(state_string)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
-        found(updated.rows_affected(), stepid)
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn add_step_url_impl(
@@ -127,8 +144,11 @@ impl SqlStore {
         stepid: StepId,
         name: &str,
         url: &str,
+        claimant: Claimant,
     ) -> Result<()> {
         let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Step(stepid), claimant)
+            .await?;
         // The no-op update locks the row (PostgreSQL) so concurrent additions do not lose each
         // other's URLs in this read-modify-write.
         let text: Option<String> = sqlx::query_scalar(
@@ -161,18 +181,21 @@ impl SqlStore {
         stepid: StepId,
         results: Results,
         hidden: bool,
+        claimant: Claimant,
         now: i64,
     ) -> Result<()> {
-        let updated = sqlx::query(
-            "UPDATE steps SET complete_at = $2, results = $3, hidden = $4 WHERE id = $1",
-        )
-        .bind(stepid)
-        .bind(now)
-        .bind(i64::from(results.code()))
-        .bind(as_flag(hidden))
-        .execute(self.writer())
-        .await?;
-        found(updated.rows_affected(), stepid)
+        let mut tx = self.write().await?;
+        self.hold_fence(&mut tx, FenceOn::Step(stepid), claimant)
+            .await?;
+        sqlx::query("UPDATE steps SET complete_at = $2, results = $3, hidden = $4 WHERE id = $1")
+            .bind(stepid)
+            .bind(now)
+            .bind(i64::from(results.code()))
+            .bind(as_flag(hidden))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn step_impl(&self, stepid: StepId) -> Result<Option<Step>> {
@@ -194,13 +217,6 @@ impl SqlStore {
             .await?;
         rows.iter().map(step_from_row).collect()
     }
-}
-
-fn found(rows_affected: u64, stepid: StepId) -> Result<()> {
-    if rows_affected == 0 {
-        return Err(Error::not_found(format!("step {stepid}")));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::db::SqlStore;
 use crate::{
-    AppendedLines, BuildFilter, BuildRequestFilter, NewBuildset, NewChange, Result, Store,
+    AppendedLines, BuildFilter, BuildRequestFilter, Claimant, ListQuery, Listed, NewBuildset,
+    NewChange, ReleasedWork, Result, Store,
 };
 
 #[async_trait]
@@ -202,6 +203,29 @@ impl Store for SqlStore {
         self.get_state_impl(object_name, class_name, key).await
     }
 
+    async fn create_state_once(
+        &self,
+        object_name: &str,
+        class_name: &str,
+        key: &str,
+        value: &Value,
+    ) -> Result<Value> {
+        self.create_state_once_impl(object_name, class_name, key, value)
+            .await
+    }
+
+    async fn list_builds(&self, query: &ListQuery) -> Result<Listed<Build>> {
+        self.list_builds_impl(query).await
+    }
+
+    async fn list_buildrequests(&self, query: &ListQuery) -> Result<Listed<BuildRequest>> {
+        self.list_buildrequests_impl(query).await
+    }
+
+    async fn list_changes(&self, query: &ListQuery) -> Result<Listed<Change>> {
+        self.list_changes_impl(query).await
+    }
+
     async fn set_state(
         &self,
         object_name: &str,
@@ -247,27 +271,33 @@ impl Store for SqlStore {
     async fn claim_buildrequest(
         &self,
         brid: BuildRequestId,
-        masterid: MasterId,
+        claimant: Claimant,
         now: i64,
     ) -> Result<bool> {
-        self.claim_buildrequest_impl(brid, masterid, now).await
+        self.claim_buildrequest_impl(brid, claimant, now).await
     }
 
     async fn unclaim_buildrequests(
         &self,
         brids: &[BuildRequestId],
-        masterid: MasterId,
+        claimant: Claimant,
     ) -> Result<()> {
-        self.unclaim_buildrequests_impl(brids, masterid).await
+        self.unclaim_buildrequests_impl(brids, claimant).await
     }
 
     async fn complete_buildrequests(
         &self,
         brids: &[BuildRequestId],
         results: Results,
+        claimant: Claimant,
         now: i64,
     ) -> Result<Vec<BuildRequestId>> {
-        self.complete_buildrequests_impl(brids, results, now).await
+        self.complete_buildrequests_impl(brids, results, claimant, now)
+            .await
+    }
+
+    async fn release_master_work(&self, masterid: MasterId, now: i64) -> Result<ReleasedWork> {
+        self.release_master_work_impl(masterid, now).await
     }
 
     async fn set_buildrequest_priority(&self, brid: BuildRequestId, priority: i64) -> Result<()> {
@@ -279,7 +309,7 @@ impl Store for SqlStore {
         builderid: BuilderId,
         buildrequestid: BuildRequestId,
         workerid: WorkerId,
-        masterid: MasterId,
+        claimant: Claimant,
         state_string: &str,
         now: i64,
     ) -> Result<(BuildId, i64)> {
@@ -287,20 +317,32 @@ impl Store for SqlStore {
             builderid,
             buildrequestid,
             workerid,
-            masterid,
+            claimant,
             state_string,
             now,
         )
         .await
     }
 
-    async fn set_build_state_string(&self, buildid: BuildId, state_string: &str) -> Result<()> {
-        self.set_build_state_string_impl(buildid, state_string)
+    async fn set_build_state_string(
+        &self,
+        buildid: BuildId,
+        state_string: &str,
+        claimant: Claimant,
+    ) -> Result<()> {
+        self.set_build_state_string_impl(buildid, state_string, claimant)
             .await
     }
 
-    async fn finish_build(&self, buildid: BuildId, results: Results, now: i64) -> Result<()> {
-        self.finish_build_impl(buildid, results, now).await
+    async fn finish_build(
+        &self,
+        buildid: BuildId,
+        results: Results,
+        claimant: Claimant,
+        now: i64,
+    ) -> Result<()> {
+        self.finish_build_impl(buildid, results, claimant, now)
+            .await
     }
 
     async fn build(&self, buildid: BuildId) -> Result<Option<Build>> {
@@ -321,8 +363,9 @@ impl Store for SqlStore {
         name: &str,
         value: &Value,
         source: &str,
+        claimant: Claimant,
     ) -> Result<()> {
-        self.set_build_property_impl(buildid, name, value, source)
+        self.set_build_property_impl(buildid, name, value, source, claimant)
             .await
     }
 
@@ -335,20 +378,34 @@ impl Store for SqlStore {
         buildid: BuildId,
         name: &str,
         state_string: &str,
+        claimant: Claimant,
     ) -> Result<(StepId, i64, String)> {
-        self.add_step_impl(buildid, name, state_string).await
+        self.add_step_impl(buildid, name, state_string, claimant)
+            .await
     }
 
-    async fn start_step(&self, stepid: StepId, now: i64) -> Result<()> {
-        self.start_step_impl(stepid, now).await
+    async fn start_step(&self, stepid: StepId, claimant: Claimant, now: i64) -> Result<()> {
+        self.start_step_impl(stepid, claimant, now).await
     }
 
-    async fn set_step_state_string(&self, stepid: StepId, state_string: &str) -> Result<()> {
-        self.set_step_state_string_impl(stepid, state_string).await
+    async fn set_step_state_string(
+        &self,
+        stepid: StepId,
+        state_string: &str,
+        claimant: Claimant,
+    ) -> Result<()> {
+        self.set_step_state_string_impl(stepid, state_string, claimant)
+            .await
     }
 
-    async fn add_step_url(&self, stepid: StepId, name: &str, url: &str) -> Result<()> {
-        self.add_step_url_impl(stepid, name, url).await
+    async fn add_step_url(
+        &self,
+        stepid: StepId,
+        name: &str,
+        url: &str,
+        claimant: Claimant,
+    ) -> Result<()> {
+        self.add_step_url_impl(stepid, name, url, claimant).await
     }
 
     async fn finish_step(
@@ -356,9 +413,11 @@ impl Store for SqlStore {
         stepid: StepId,
         results: Results,
         hidden: bool,
+        claimant: Claimant,
         now: i64,
     ) -> Result<()> {
-        self.finish_step_impl(stepid, results, hidden, now).await
+        self.finish_step_impl(stepid, results, hidden, claimant, now)
+            .await
     }
 
     async fn step(&self, stepid: StepId) -> Result<Option<Step>> {
@@ -369,16 +428,27 @@ impl Store for SqlStore {
         self.steps_impl(buildid).await
     }
 
-    async fn add_log(&self, stepid: StepId, name: &str, log_type: &str) -> Result<LogId> {
-        self.add_log_impl(stepid, name, log_type).await
+    async fn add_log(
+        &self,
+        stepid: StepId,
+        name: &str,
+        log_type: &str,
+        claimant: Claimant,
+    ) -> Result<LogId> {
+        self.add_log_impl(stepid, name, log_type, claimant).await
     }
 
-    async fn append_log(&self, logid: LogId, content: &str) -> Result<AppendedLines> {
-        self.append_log_impl(logid, content).await
+    async fn append_log(
+        &self,
+        logid: LogId,
+        content: &str,
+        claimant: Claimant,
+    ) -> Result<AppendedLines> {
+        self.append_log_impl(logid, content, claimant).await
     }
 
-    async fn finish_log(&self, logid: LogId) -> Result<()> {
-        self.finish_log_impl(logid).await
+    async fn finish_log(&self, logid: LogId, claimant: Claimant) -> Result<()> {
+        self.finish_log_impl(logid, claimant).await
     }
 
     async fn log(&self, logid: LogId) -> Result<Option<Log>> {
@@ -391,5 +461,41 @@ impl Store for SqlStore {
 
     async fn log_lines(&self, logid: LogId, first: i64, last: i64) -> Result<String> {
         self.log_lines_impl(logid, first, last).await
+    }
+
+    async fn enqueue_build_reports(
+        &self,
+        reporter: &str,
+        events: &[crate::OutboxEvent],
+        since: i64,
+        now: i64,
+    ) -> Result<u64> {
+        self.enqueue_build_reports_impl(reporter, events, since, now)
+            .await
+    }
+
+    async fn claim_report(
+        &self,
+        reporter: &str,
+        masterid: MasterId,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<Option<crate::OutboxItem>> {
+        self.claim_report_impl(reporter, masterid, now, lease_seconds)
+            .await
+    }
+
+    async fn settle_report(
+        &self,
+        id: i64,
+        masterid: MasterId,
+        outcome: &crate::OutboxOutcome,
+        now: i64,
+    ) -> Result<bool> {
+        self.settle_report_impl(id, masterid, outcome, now).await
+    }
+
+    async fn outbox(&self, reporter: &str) -> Result<Vec<crate::OutboxItem>> {
+        self.outbox_impl(reporter).await
     }
 }

@@ -21,6 +21,10 @@ pub enum Error {
         /// The underlying failure.
         source: std::io::Error,
     },
+    /// The OpenTelemetry trace exporter named by the `OTEL_EXPORTER_OTLP_*` variables cannot be
+    /// set up.
+    #[error("cannot export traces over OTLP: {0}")]
+    Tracing(String),
     /// A global subscriber is already installed (`init` was called before).
     #[error("logging is already initialised: {0}")]
     AlreadyInitialized(String),

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod otel;
 
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
@@ -49,6 +50,7 @@ impl Default for Options {
 #[derive(Debug)]
 pub struct Guard {
     file: Option<Arc<File>>,
+    traces: Option<otel::Traces>,
 }
 
 impl Guard {
@@ -64,6 +66,9 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        if let Some(traces) = &self.traces {
+            traces.shutdown();
+        }
         self.flush();
     }
 }
@@ -71,35 +76,56 @@ impl Drop for Guard {
 /// Installs the global subscriber. Fails, without panicking or changing the installed one,
 /// when called a second time or when another subscriber is already global.
 pub fn init(options: &Options) -> Result<Guard> {
-    let rust_log = std::env::var("RUST_LOG").ok();
-    let directive = effective_filter(&options.filter, rust_log.as_deref());
-    let filter = EnvFilter::try_new(directive).map_err(|error| Error::Filter {
-        directive: directive.to_owned(),
-        message: error.to_string(),
-    })?;
     let file = options
         .log_file
         .as_deref()
         .map(open_for_append)
         .transpose()?
         .map(Arc::new);
+    let file_layer = file
+        .as_ref()
+        .map(|file| format_layer(options.json, Arc::clone(file), false));
+    let traces = install(options, file_layer)?;
+    Ok(Guard { file, traces })
+}
 
+/// Like [`init`], but the log-file lines go to `writer` (the worker's rotating `worker.log`)
+/// instead of `options.log_file`, which is ignored. The writer must not buffer: the guard
+/// cannot flush it.
+pub fn init_with_writer<W>(options: &Options, writer: W) -> Result<Guard>
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let traces = install(options, Some(format_layer(options.json, writer, false)))?;
+    Ok(Guard { file: None, traces })
+}
+
+fn install(
+    options: &Options,
+    file_layer: Option<BoxedLayer<tracing_subscriber::Registry>>,
+) -> Result<Option<otel::Traces>> {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let directive = effective_filter(&options.filter, rust_log.as_deref());
+    let filter = EnvFilter::try_new(directive).map_err(|error| Error::Filter {
+        directive: directive.to_owned(),
+        message: error.to_string(),
+    })?;
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let mut layers = vec![format_layer(
         options.json,
         std::io::stdout,
         stdout_is_terminal,
     )];
-    if let Some(file) = &file {
-        layers.push(format_layer(options.json, Arc::clone(file), false));
-    }
+    layers.extend(file_layer);
+    let (otel_layer, traces) = otel::layer_from_env()?.unzip();
+    layers.extend(otel_layer);
     tracing_subscriber::registry()
-        .with(filter)
         .with(layers)
+        .with(filter)
         .try_init()
         .map_err(|error| Error::AlreadyInitialized(error.to_string()))?;
-    tracing::debug!(filter = directive, log_file = ?options.log_file, "logging initialised");
-    Ok(Guard { file })
+    tracing::debug!(filter = directive, log_file = ?options.log_file, traces = traces.is_some(), "logging initialised");
+    Ok(traces)
 }
 
 /// The directive in force: a non-empty `RUST_LOG` wins over the configured one.
@@ -121,7 +147,7 @@ fn open_for_append(path: &Path) -> Result<File> {
         })
 }
 
-type BoxedLayer<S> = Box<dyn Layer<S> + Send + Sync + 'static>;
+pub(crate) type BoxedLayer<S> = Box<dyn Layer<S> + Send + Sync + 'static>;
 
 fn format_layer<S, W>(json: bool, writer: W, ansi: bool) -> BoxedLayer<S>
 where

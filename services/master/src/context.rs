@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ferrobot_config::MasterConfig;
 use ferrobot_model::MasterId;
-use ferrobot_store::Store;
+use ferrobot_store::{Claimant, Store};
 use tokio::sync::watch;
 
 use crate::events::Events;
@@ -20,6 +20,9 @@ pub struct Context {
     pub config: watch::Receiver<Arc<MasterConfig>>,
     /// This master's id in the store.
     pub masterid: MasterId,
+    /// The epoch of this master's coordinator lease: with `masterid`, the claimant its claims
+    /// and build writes present to the store (fencing).
+    pub lease_epoch: i64,
     /// This master's name.
     pub master_name: String,
     /// The master directory (holds master.cfg, state.sqlite, poller work directories).
@@ -27,6 +30,14 @@ pub struct Context {
 }
 
 impl Context {
+    /// Who this master is when it claims requests and writes their builds.
+    pub fn claimant(&self) -> Claimant {
+        Claimant {
+            masterid: self.masterid,
+            epoch: self.lease_epoch,
+        }
+    }
+
     /// The configuration in force now.
     pub fn config(&self) -> Arc<MasterConfig> {
         self.config.borrow().clone()

@@ -155,6 +155,8 @@ pub async fn start_tuned(
         events,
         config: config_rx,
         masterid,
+        lease_epoch: i64::try_from(membership.lease().epoch())
+            .map_err(|_| Error::Internal("lease epoch out of range".into()))?,
         master_name,
         basedir,
     });
@@ -177,13 +179,13 @@ pub async fn start_tuned(
                 .map_err(|e| Error::io("worker listener", e))?,
         );
         let grpc = WorkerServiceServer::new(WorkerServer::new(ctx.clone(), registry.clone()));
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let tls = match &ctx.config().worker_tls {
+            Some(tls) => Some(crate::workers::listen::tls_acceptor(&ctx.basedir, tls)?),
+            None => None,
+        };
         let grpc_cancel = cancel.clone();
         tracker.spawn(async move {
-            let served = tonic::transport::Server::builder()
-                .add_service(grpc)
-                .serve_with_incoming_shutdown(incoming, grpc_cancel.cancelled())
-                .await;
+            let served = crate::workers::listen::serve(listener, tls, grpc, grpc_cancel).await;
             if let Err(error) = served {
                 tracing::error!(%error, "worker server stopped");
             }

@@ -60,6 +60,30 @@ pub enum Error {
     #[error("bad umask {0:?}: expected an octal number such as 0o22 or 022")]
     BadUmask(String),
 
+    /// A `--connection-string` or `--proxy-connection-string` outside the accepted subset.
+    #[error("bad {option} {value:?}: {reason}")]
+    BadConnectionString {
+        /// The option (`--connection-string`, `--proxy-connection-string`).
+        option: &'static str,
+        /// The string as given.
+        value: String,
+        /// What is wrong, with the accepted forms.
+        reason: String,
+    },
+
+    /// The trust roots for `--use-tls` could not be loaded.
+    #[error("cannot load TLS trust roots from {}: {reason}", path.display())]
+    TrustRoots {
+        /// The `--ca-certs` file or directory (or the system store).
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
+    /// `--allow-shutdown` is neither `signal` nor `file`.
+    #[error("bad allow-shutdown {0:?}: expected 'signal' or 'file'")]
+    BadAllowShutdown(String),
+
     /// Connecting to the master failed (refused, unreachable, DNS, ...).
     #[error("cannot connect to master {master}: {reason}")]
     Connect {

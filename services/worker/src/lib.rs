@@ -13,12 +13,18 @@ pub mod commands;
 mod connection;
 mod error;
 pub mod info;
+pub mod logfile;
 mod options;
 pub mod service;
 
+pub use connection::endpoint::{
+    MasterEndpoint, ProxyEndpoint, parse_connection_string, parse_proxy_connection_string,
+};
 pub use connection::run;
+pub use connection::run_with_shutdown_requests;
 pub use error::{Error, Result};
 pub use options::{
-    DEFAULT_ADMIN, DEFAULT_KEEPALIVE, DEFAULT_MAXDELAY, SETTINGS_FILE, WorkerOptions,
-    create_worker, parse_umask, validate_master, validate_nameserver,
+    AllowShutdown, DEFAULT_ADMIN, DEFAULT_KEEPALIVE, DEFAULT_LOG_COUNT, DEFAULT_LOG_SIZE,
+    DEFAULT_MAXDELAY, SETTINGS_FILE, SHUTDOWN_STAMP, WorkerOptions, create_worker,
+    parse_allow_shutdown, parse_umask, validate_master, validate_nameserver,
 };

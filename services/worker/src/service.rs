@@ -21,7 +21,8 @@ pub const LOG_FILE: &str = "worker.log";
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the worker in the foreground until SIGTERM or SIGINT (or the master's shutdown, or
-/// `maxretries`), holding `DIR/worker.pid` meanwhile. A second signal exits at once.
+/// `maxretries`), holding `DIR/worker.pid` meanwhile. A second signal exits at once. With
+/// `--allow-shutdown signal`, SIGHUP asks the master for a graceful shutdown.
 pub async fn start(options: WorkerOptions) -> Result<()> {
     let pid_file = PidFile::create(&options.basedir)?;
     let shutdown = CancellationToken::new();
@@ -48,8 +49,27 @@ pub async fn start(options: WorkerOptions) -> Result<()> {
             std::process::exit(1);
         })
     };
-    let outcome = crate::run(options, shutdown).await;
+    let request_shutdown = CancellationToken::new();
+    let hangups = if options.allow_shutdown == Some(crate::AllowShutdown::Signal) {
+        let mut hangup =
+            signal(SignalKind::hangup()).map_err(|e| Error::io("watch", "SIGHUP", e))?;
+        let request = request_shutdown.clone();
+        Some(tokio::spawn(async move {
+            if hangup.recv().await.is_some() {
+                tracing::info!("received SIGHUP: asking the master for a graceful shutdown");
+                request.cancel();
+            }
+            // Further SIGHUPs are swallowed here rather than killing the worker.
+            while hangup.recv().await.is_some() {}
+        }))
+    } else {
+        None
+    };
+    let outcome = crate::run_with_shutdown_requests(options, shutdown, request_shutdown).await;
     signals.abort();
+    if let Some(hangups) = hangups {
+        hangups.abort();
+    }
     drop(pid_file);
     outcome
 }

@@ -119,3 +119,27 @@ async fn a_logfile_outside_the_base_directory_is_refused() {
     assert_eq!(done.stdout(), "");
     assert_eq!(done.log("passwd"), "");
 }
+
+#[tokio::test]
+async fn use_pty_gives_the_command_a_terminal_with_both_streams_merged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = "test -t 1 && echo stdout-is-a-tty; test -t 2 && echo err-to-tty >&2; test -t 0 || echo stdin-stays";
+    let mut command = shell(script);
+    command.use_pty = true;
+    let done = run(dir.path(), start(Command::Shell(command))).await;
+    assert_eq!(done.rc(), 0, "{}", done.header());
+    assert_eq!(
+        done.stdout(),
+        "stdout-is-a-tty\nerr-to-tty\nstdin-stays\n",
+        "lines end in \\n, stderr arrives as stdout"
+    );
+    assert_eq!(done.stderr(), "");
+    assert!(
+        done.header().contains("using PTY: True"),
+        "{}",
+        done.header()
+    );
+
+    let plain = run(dir.path(), start(Command::Shell(shell(script)))).await;
+    assert_eq!(plain.stdout(), "stdin-stays\n");
+}

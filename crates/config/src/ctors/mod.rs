@@ -4,12 +4,17 @@
 
 mod changes;
 mod file_steps;
+mod force_params;
+mod generators;
 mod reporters;
 mod schedulers;
+pub(crate) mod secrets;
 mod status_push;
 mod steps;
+mod timed;
 pub(crate) mod util;
 mod worker;
+mod www_auth;
 
 use starlark::environment::GlobalsBuilder;
 use starlark::eval::{Arguments, Evaluator};
@@ -46,6 +51,49 @@ const SUPPORTED: &[(&str, Kind)] = &[
     ("reporters.HttpStatusPush", Kind::HttpStatusPush),
     ("reporters.GitHubStatusPush", Kind::GitHubStatusPush),
     ("reporters.GitLabStatusPush", Kind::GitLabStatusPush),
+    ("reporters.BuildStatusGenerator", Kind::BuildStatusGenerator),
+    (
+        "reporters.BuildStartEndStatusGenerator",
+        Kind::BuildStartEndStatusGenerator,
+    ),
+    ("util.Secret", Kind::Secret),
+    ("util.UserPasswordAuth", Kind::UserPasswordAuth),
+    ("util.HTPasswdAuth", Kind::HtPasswdAuth),
+    ("util.Authz", Kind::Authz),
+    ("util.AnyEndpointMatcher", Kind::AnyEndpointMatcher),
+    (
+        "util.AnyControlEndpointMatcher",
+        Kind::AnyControlEndpointMatcher,
+    ),
+    (
+        "util.ForceBuildEndpointMatcher",
+        Kind::ForceBuildEndpointMatcher,
+    ),
+    (
+        "util.StopBuildEndpointMatcher",
+        Kind::StopBuildEndpointMatcher,
+    ),
+    (
+        "util.RebuildBuildEndpointMatcher",
+        Kind::RebuildBuildEndpointMatcher,
+    ),
+    (
+        "util.EnableSchedulerEndpointMatcher",
+        Kind::EnableSchedulerEndpointMatcher,
+    ),
+    ("util.RolesFromGroups", Kind::RolesFromGroups),
+    ("util.RolesFromEmails", Kind::RolesFromEmails),
+    ("util.RolesFromUsername", Kind::RolesFromUsername),
+    ("secrets.SecretInAFile", Kind::SecretInAFile),
+    ("schedulers.Periodic", Kind::Periodic),
+    ("schedulers.Nightly", Kind::Nightly),
+    ("util.StringParameter", Kind::StringParameter),
+    ("util.TextParameter", Kind::TextParameter),
+    ("util.IntParameter", Kind::IntParameter),
+    ("util.BooleanParameter", Kind::BooleanParameter),
+    ("util.ChoiceStringParameter", Kind::ChoiceStringParameter),
+    ("util.FixedParameter", Kind::FixedParameter),
+    ("util.NestedParameter", Kind::NestedParameter),
 ];
 
 /// Buildbot names that are known but not implemented yet.
@@ -74,8 +122,6 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "changes.SVNCommitEmailMaildirSource",
     "changes.BzrLaunchpadEmailMaildirSource",
     // schedulers
-    "schedulers.Periodic",
-    "schedulers.Nightly",
     "schedulers.NightlyTriggerable",
     "schedulers.Triggerable",
     "schedulers.Dependent",
@@ -131,43 +177,24 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     // util: renderables, locks, force-scheduler parameters, www auth
     "util.Interpolate",
     "util.Property",
-    "util.Secret",
     "util.Transform",
     "util.renderer",
     "util.WithProperties",
     "util.FlattenList",
     "util.MasterLock",
     "util.WorkerLock",
-    "util.StringParameter",
-    "util.TextParameter",
-    "util.IntParameter",
-    "util.BooleanParameter",
-    "util.ChoiceStringParameter",
-    "util.FixedParameter",
     "util.UserNameParameter",
     "util.CodebaseParameter",
     "util.AnyPropertyParameter",
-    "util.NestedParameter",
     "util.PatchParameter",
     "util.FileParameter",
     "util.InheritBuildParameter",
     "util.WorkerChoiceParameter",
-    "util.UserPasswordAuth",
-    "util.HTPasswdAuth",
     "util.GitHubAuth",
     "util.GitLabAuth",
     "util.GoogleAuth",
     "util.RemoteUserAuth",
-    "util.Authz",
-    "util.AnyEndpointMatcher",
-    "util.AnyControlEndpointMatcher",
-    "util.ForceBuildEndpointMatcher",
-    "util.StopBuildEndpointMatcher",
-    "util.RebuildBuildEndpointMatcher",
-    "util.RolesFromEmails",
-    "util.RolesFromGroups",
     "util.RolesFromOwner",
-    "util.RolesFromUsername",
     "util.OldBuildCanceller",
     "util.JanitorConfigurator",
     "util.GNUAutoconf",
@@ -176,9 +203,7 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "reporters.MessageFormatterMissingWorker",
     "reporters.MessageFormatterRenderable",
     "reporters.MessageFormatterFunction",
-    "reporters.BuildStatusGenerator",
     "reporters.BuildSetStatusGenerator",
-    "reporters.BuildStartEndStatusGenerator",
     "reporters.WorkerMissingGenerator",
     "reporters.GitHubCommentPush",
     "reporters.GerritStatusPush",
@@ -192,7 +217,6 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "reporters.IRC",
     "reporters.ZulipStatusPush",
     // secrets
-    "secrets.SecretInAFile",
     "secrets.SecretInPass",
     "secrets.SecretInVault",
     "secrets.HashiCorpVaultKvSecretProvider",
@@ -271,13 +295,41 @@ pub(crate) fn call<'v>(
     args: &Arguments<'v, '_>,
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Value<'v>> {
+    if class.kind == Kind::RolesFromEmails {
+        return roles_from_emails(class, args, eval);
+    }
     let (spec, build): (&'static Spec, Build) = match class.kind {
-        Kind::Unsupported => return Err(err(class.misuse_message())),
+        Kind::Unsupported | Kind::RolesFromEmails => return Err(err(class.misuse_message())),
+        Kind::UserPasswordAuth => (&www_auth::USER_PASSWORD_AUTH, www_auth::user_password_auth),
+        Kind::HtPasswdAuth => (&www_auth::HTPASSWD_AUTH, www_auth::htpasswd_auth),
+        Kind::Authz => (&www_auth::AUTHZ, www_auth::authz),
+        Kind::AnyEndpointMatcher => (&www_auth::ANY_ENDPOINT, www_auth::any_endpoint),
+        Kind::AnyControlEndpointMatcher => (&www_auth::ANY_CONTROL, www_auth::any_control),
+        Kind::ForceBuildEndpointMatcher => (&www_auth::FORCE_BUILD, www_auth::force_build),
+        Kind::StopBuildEndpointMatcher => (&www_auth::STOP_BUILD, www_auth::stop_build),
+        Kind::RebuildBuildEndpointMatcher => (&www_auth::REBUILD_BUILD, www_auth::rebuild_build),
+        Kind::EnableSchedulerEndpointMatcher => {
+            (&www_auth::ENABLE_SCHEDULER, www_auth::enable_scheduler)
+        }
+        Kind::RolesFromGroups => (&www_auth::ROLES_FROM_GROUPS, www_auth::roles_from_groups),
+        Kind::RolesFromUsername => (
+            &www_auth::ROLES_FROM_USERNAME,
+            www_auth::roles_from_username,
+        ),
         Kind::Worker => (&worker::WORKER, worker::worker),
         Kind::GitPoller => (&changes::GIT_POLLER, changes::git_poller),
         Kind::SingleBranchScheduler => (&schedulers::SINGLE_BRANCH, schedulers::single_branch),
         Kind::AnyBranchScheduler => (&schedulers::ANY_BRANCH, schedulers::any_branch),
         Kind::ForceScheduler => (&schedulers::FORCE, schedulers::force),
+        Kind::Periodic => (&timed::PERIODIC, timed::periodic),
+        Kind::Nightly => (&timed::NIGHTLY, timed::nightly),
+        Kind::StringParameter => (&force_params::STRING, force_params::string),
+        Kind::TextParameter => (&force_params::TEXT, force_params::text),
+        Kind::IntParameter => (&force_params::INT, force_params::int),
+        Kind::BooleanParameter => (&force_params::BOOL, force_params::boolean),
+        Kind::ChoiceStringParameter => (&force_params::CHOICE, force_params::choice),
+        Kind::FixedParameter => (&force_params::FIXED, force_params::fixed),
+        Kind::NestedParameter => (&force_params::NESTED, force_params::nested),
         Kind::ChangeFilter => (&util::CHANGE_FILTER, util::change_filter),
         Kind::BuildFactory => (&util::BUILD_FACTORY, util::build_factory),
         Kind::BuilderConfig => (&util::BUILDER_CONFIG, util::builder_config),
@@ -311,6 +363,16 @@ pub(crate) fn call<'v>(
             &status_push::GITLAB_STATUS_PUSH,
             status_push::gitlab_status_push,
         ),
+        Kind::BuildStatusGenerator => (
+            &generators::BUILD_STATUS_GENERATOR,
+            generators::build_status_generator,
+        ),
+        Kind::BuildStartEndStatusGenerator => (
+            &generators::BUILD_START_END_STATUS_GENERATOR,
+            generators::build_start_end_status_generator,
+        ),
+        Kind::Secret => (&secrets::SECRET, secrets::secret),
+        Kind::SecretInAFile => (&secrets::SECRET_IN_A_FILE, secrets::secret_in_a_file),
     };
     let loc = Loc::here(eval);
     let args = Args::bind(spec, args, eval.heap())?;
@@ -321,6 +383,32 @@ pub(crate) fn call<'v>(
         qualname: class.qualname,
         loc,
         item,
+    }))
+}
+
+/// `util.RolesFromEmails(role=[emails], ...)`: keyword arguments only, each naming a role.
+fn roles_from_emails<'v>(
+    class: &Builtin,
+    args: &Arguments<'v, '_>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Value<'v>> {
+    let loc = Loc::here(eval);
+    if args.positions(eval.heap())?.next().is_some() {
+        return Err(err(format!(
+            "{}() takes keyword arguments only, as admins=['a@example.org']",
+            class.qualname
+        )));
+    }
+    let kwargs: Vec<(String, Value<'v>)> = args
+        .names_map()?
+        .into_iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value))
+        .collect();
+    let matcher = www_auth::roles_from_emails(&kwargs).map_err(err)?;
+    Ok(eval.heap().alloc(Obj {
+        qualname: class.qualname,
+        loc,
+        item: Item::RoleMatcher(matcher),
     }))
 }
 

@@ -1,13 +1,17 @@
 //! `reporters.MailNotifier` and `reporters.MessageFormatter`.
 
+use super::generators::{default_formatter, formatter_arg, generators_arg, log_selection};
+use super::secrets::secret_arg;
 use crate::args::{Args, Spec, err};
 use crate::types::{
-    MailMode, MailNotifierConfig, MessageFormatterConfig, ReporterConfig, TemplateType,
+    GeneratorConfig, GeneratorKind, MailMode, MailNotifierConfig, MessageFormatterConfig,
+    ReporterConfig, TemplateType,
 };
 use crate::values::Item;
 
-/// Buildbot's default `mode` of a MailNotifier.
-const DEFAULT_MODE: &[MailMode] = &[MailMode::Failing, MailMode::Passing, MailMode::Warnings];
+/// Buildbot's default `mode` of a MailNotifier and of a BuildStatusGenerator.
+pub(crate) const DEFAULT_MODE: &[MailMode] =
+    &[MailMode::Failing, MailMode::Passing, MailMode::Warnings];
 
 /// `reporters.MailNotifier(fromaddr, mode=..., ...)` in its Buildbot 2.x form.
 pub(crate) static MAIL_NOTIFIER: Spec = Spec {
@@ -37,18 +41,31 @@ pub(crate) static MAIL_NOTIFIER: Spec = Spec {
         "watchedWorkers",
         "messageFormatterMissingWorker",
         "dumpMailsToLog",
+        "generators",
+        "smtpCaFile",
     ],
     positional: 1,
-    unsupported: &["generators", "name"],
+    unsupported: &["name"],
     ignored: &[],
 };
+
+/// The old-style arguments that `generators=[...]` replaces.
+const OLD_STYLE: &[&str] = &[
+    "mode",
+    "tags",
+    "builders",
+    "schedulers",
+    "branches",
+    "addLogs",
+    "subject",
+    "messageFormatter",
+    "addPatch",
+];
 
 /// Arguments of [`MAIL_NOTIFIER`] that are recognised but not implemented: an error unless
 /// they ask for nothing.
 const MAIL_NOT_YET: &[&str] = &[
-    "addLogs",
     "buildSetSummary",
-    "subject",
     "extraHeaders",
     "watchedWorkers",
     "messageFormatterMissingWorker",
@@ -82,7 +99,10 @@ pub(crate) fn mail_notifier(a: &Args, _warnings: &mut Vec<String>) -> starlark::
             format!("must hold email addresses, not {bad:?}"),
         ));
     }
-    let mode = mode(a)?;
+    let mode = match a.given("mode") {
+        None => DEFAULT_MODE.to_vec(),
+        Some(_) => modes(a, "mode")?,
+    };
     let smtp_port = match a.int("smtpPort")? {
         None => 25,
         Some(p) => u16::try_from(p)
@@ -99,25 +119,46 @@ pub(crate) fn mail_notifier(a: &Args, _warnings: &mut Vec<String>) -> starlark::
         )));
     }
     let smtp_user = a.str("smtpUser")?;
-    let smtp_password = a.str("smtpPassword")?;
+    let smtp_password = secret_arg(a, "smtpPassword")?;
     if smtp_user.is_some() != smtp_password.is_some() {
         return Err(err(format!(
             "{}() needs both smtpUser and smtpPassword, or neither",
             a.qualname()
         )));
     }
-    let message_formatter = match a.given("messageFormatter") {
-        None => MessageFormatterConfig {
-            want_properties: true,
-            ..MessageFormatterConfig::default()
-        },
-        Some(v) => match a.obj("messageFormatter") {
-            Some((_, o)) => match &o.item {
-                Item::MessageFormatter(f) => f.clone(),
-                _ => return Err(a.wrong("messageFormatter", "a reporters.MessageFormatter", v)),
-            },
-            None => return Err(a.wrong("messageFormatter", "a reporters.MessageFormatter", v)),
-        },
+    let message_formatter = formatter_arg(a, "messageFormatter")?.unwrap_or_else(default_formatter);
+    let builders = a.str_list("builders")?;
+    let tags = a.str_list("tags")?;
+    let schedulers = a.str_list("schedulers")?;
+    let branches = a.str_list("branches")?;
+    let add_patch = a.bool("addPatch", true)?;
+    let generators = match a.given("generators") {
+        Some(_) => {
+            if let Some(old) = OLD_STYLE.iter().find(|n| a.given(n).is_some()) {
+                return Err(a.invalid(
+                    "generators",
+                    format!(
+                        "replaces the old-style '{old}': give it to the generator \
+                         (e.g. reporters.BuildStatusGenerator(...)) instead"
+                    ),
+                ));
+            }
+            generators_arg(a)?
+        }
+        None => vec![GeneratorConfig {
+            kind: GeneratorKind::BuildStatus,
+            mode: mode.clone(),
+            builders: builders.clone(),
+            tags: tags.clone(),
+            schedulers: schedulers.clone(),
+            branches: branches.clone(),
+            report_new: false,
+            subject: a.str("subject")?,
+            message_formatter: message_formatter.clone(),
+            start_formatter: None,
+            add_logs: log_selection(a, "addLogs")?,
+            add_patch,
+        }],
     };
     Ok(Item::Reporter(ReporterConfig::MailNotifier(
         MailNotifierConfig {
@@ -132,21 +173,23 @@ pub(crate) fn mail_notifier(a: &Args, _warnings: &mut Vec<String>) -> starlark::
             smtp_password,
             use_tls,
             use_smtps,
+            smtp_ca_file: a.str("smtpCaFile")?,
+            generators,
             mode,
             extra_recipients,
-            builders: a.str_list("builders")?,
-            tags: a.str_list("tags")?,
-            schedulers: a.str_list("schedulers")?,
-            branches: a.str_list("branches")?,
+            builders,
+            tags,
+            schedulers,
+            branches,
             message_formatter,
-            add_patch: a.bool("addPatch", true)?,
+            add_patch,
         },
     )))
 }
 
 /// `mode`: a string (with Buildbot's shortcuts `"all"` and `"warnings"`) or a list of modes.
-fn mode(a: &Args) -> starlark::Result<Vec<MailMode>> {
-    let Some(v) = a.given("mode") else {
+pub(crate) fn modes(a: &Args, name: &str) -> starlark::Result<Vec<MailMode>> {
+    let Some(v) = a.given(name) else {
         return Ok(DEFAULT_MODE.to_vec());
     };
     if let Some(s) = v.unpack_str() {
@@ -163,7 +206,7 @@ fn mode(a: &Args) -> starlark::Result<Vec<MailMode>> {
         };
         return Ok(modes);
     }
-    let names = a.str_list("mode")?;
+    let names = a.str_list(name)?;
     if names.iter().any(|n| n == "all") {
         return Err(a.invalid("mode", "can't hold 'all' in a list: give mode='all' alone"));
     }
@@ -227,11 +270,6 @@ pub(crate) static MESSAGE_FORMATTER: Spec = Spec {
 };
 
 pub(crate) fn message_formatter(a: &Args, _warnings: &mut Vec<String>) -> starlark::Result<Item> {
-    for name in ["wantLogs", "want_logs", "want_logs_content"] {
-        if a.bool(name, false)? {
-            return Err(a.invalid(name, "is not supported yet"));
-        }
-    }
     let template_type = match a.str("template_type")?.as_deref() {
         None | Some("plain") => TemplateType::Plain,
         Some("html") => TemplateType::Html,
@@ -262,5 +300,7 @@ pub(crate) fn message_formatter(a: &Args, _warnings: &mut Vec<String>) -> starla
         subject: a.str("subject")?,
         want_properties: flag("wantProperties", "want_properties", true)?,
         want_steps: flag("wantSteps", "want_steps", false)?,
+        want_logs: flag("wantLogs", "want_logs", false)?,
+        want_logs_content: log_selection(a, "want_logs_content")?,
     }))
 }

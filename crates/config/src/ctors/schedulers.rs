@@ -185,12 +185,7 @@ pub(crate) fn force(a: &Args, _w: &mut Vec<String>) -> starlark::Result<Item> {
             format!("must be an identifier (letters, digits, '_' and '-'): {name:?}"),
         ));
     }
-    if !a.list("properties")?.is_empty() {
-        return Err(a.invalid(
-            "properties",
-            "(force-form parameters) is not supported yet; leave it empty",
-        ));
-    }
+    let parameters = super::force_params::parameters_of(a, "properties")?;
     Ok(Item::Scheduler(SchedulerConfig::Force(
         ForceSchedulerConfig {
             builder_names: builder_names(a)?,
@@ -200,6 +195,7 @@ pub(crate) fn force(a: &Args, _w: &mut Vec<String>) -> starlark::Result<Item> {
                 .str("reasonString")?
                 .unwrap_or_else(|| FORCE_REASON_STRING.to_owned()),
             properties: Default::default(),
+            parameters,
             name,
         },
     )))

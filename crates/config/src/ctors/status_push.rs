@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use super::generators::{default_build_status_generator, generators_arg};
+use super::secrets::{secret_arg, secret_value};
 use crate::args::{Args, Spec, err, seq};
 use crate::types::{CommitStatusPushConfig, HttpStatusPushConfig, ReporterConfig};
 use crate::values::Item;
@@ -10,10 +12,16 @@ use crate::values::Item;
 /// `reporters.HttpStatusPush(serverUrl, auth=None, headers=None, debug=None, verify=None)`.
 pub(crate) static HTTP_STATUS_PUSH: Spec = Spec {
     qualname: "reporters.HttpStatusPush",
-    params: &["serverUrl", "auth", "headers", "debug", "verify"],
+    params: &[
+        "serverUrl",
+        "auth",
+        "headers",
+        "debug",
+        "verify",
+        "generators",
+    ],
     positional: 1,
     unsupported: &[
-        "generators",
         "cert",
         "skip_encoding",
         "user",
@@ -30,16 +38,18 @@ pub(crate) static HTTP_STATUS_PUSH: Spec = Spec {
 };
 
 /// Arguments both commit status reporters take.
-const COMMIT_STATUS_PARAMS: &[&str] =
-    &["token", "context", "baseURL", "verbose", "debug", "verify"];
-/// Arguments of theirs Ferrobot does not implement yet.
-const COMMIT_STATUS_UNSUPPORTED: &[&str] = &[
+const COMMIT_STATUS_PARAMS: &[&str] = &[
+    "token",
+    "context",
+    "baseURL",
+    "verbose",
+    "debug",
+    "verify",
     "generators",
-    "startDescription",
-    "endDescription",
-    "builders",
-    "name",
 ];
+/// Arguments of theirs Ferrobot does not implement yet.
+const COMMIT_STATUS_UNSUPPORTED: &[&str] =
+    &["startDescription", "endDescription", "builders", "name"];
 
 /// `reporters.GitHubStatusPush(token, context=None, baseURL=None, verbose=False, ...)`.
 pub(crate) static GITHUB_STATUS_PUSH: Spec = Spec {
@@ -65,15 +75,18 @@ pub(crate) fn http_status_push(a: &Args, _warnings: &mut Vec<String>) -> starlar
     let (user, password) = match a.given("auth") {
         None => (None, None),
         Some(v) => {
-            let pair: Option<Vec<String>> = seq(v).and_then(|items| {
-                items
-                    .iter()
-                    .map(|i| i.unpack_str().map(str::to_owned))
-                    .collect()
-            });
-            match pair.as_deref() {
-                Some([user, password]) => (Some(user.clone()), Some(password.clone())),
-                _ => return Err(a.wrong("auth", "a (user, password) tuple of strings", v)),
+            let pair = seq(v).filter(|items| items.len() == 2);
+            let user = pair.as_ref().and_then(|p| p[0].unpack_str());
+            let password = pair.as_ref().and_then(|p| secret_value(p[1]));
+            match (user, password) {
+                (Some(user), Some(password)) => (Some(user.to_owned()), Some(password)),
+                _ => {
+                    return Err(a.wrong(
+                        "auth",
+                        "a (user, password) tuple of strings (the password may be a util.Secret)",
+                        v,
+                    ));
+                }
             }
         }
     };
@@ -87,14 +100,22 @@ pub(crate) fn http_status_push(a: &Args, _warnings: &mut Vec<String>) -> starlar
         };
         headers.insert(name, value.to_owned());
     }
+    let (verify, ca_file) = verify(a)?;
+    // Buildbot's default: finished builds by the default modes, and every start.
+    let mut generators = generators_arg(a)?;
+    if generators.is_empty() {
+        generators.push(default_build_status_generator(true));
+    }
     Ok(Item::Reporter(ReporterConfig::HttpStatusPush(
         HttpStatusPushConfig {
             server_url,
             user,
             password,
             headers,
-            verify: a.bool("verify", true)?,
+            verify,
+            ca_file,
             debug: a.bool("debug", false)?,
+            generators,
         },
     )))
 }
@@ -111,18 +132,33 @@ pub(crate) fn gitlab_status_push(a: &Args, _warnings: &mut Vec<String>) -> starl
 
 /// The arguments GitHub's and GitLab's reporters share; `default_base` is the public service.
 fn commit_status(a: &Args, default_base: &str) -> starlark::Result<CommitStatusPushConfig> {
-    let token = a.req_str("token")?;
-    if token.is_empty() {
+    let token = secret_arg(a, "token")?.ok_or_else(|| a.missing("token"))?;
+    if token.secret.is_none() && token.expose().is_empty() {
         return Err(a.invalid("token", "must not be empty"));
     }
+    let (verify, ca_file) = verify(a)?;
     let base_url = url(a, "baseURL", a.str("baseURL")?)?.unwrap_or_else(|| default_base.to_owned());
     Ok(CommitStatusPushConfig {
         token,
         context: a.str("context")?,
         base_url: base_url.trim_end_matches('/').to_owned(),
-        verify: a.bool("verify", true)?,
+        verify,
+        ca_file,
         debug: a.bool("debug", false)? || a.bool("verbose", false)?,
+        generators: generators_arg(a)?,
     })
+}
+
+/// `verify`: True/False, or (as in Python's requests) the path of a CA bundle to trust.
+fn verify(a: &Args) -> starlark::Result<(bool, Option<String>)> {
+    match a.given("verify") {
+        None => Ok((true, None)),
+        Some(v) => match (v.unpack_bool(), v.unpack_str()) {
+            (Some(verify), _) => Ok((verify, None)),
+            (None, Some(path)) if !path.is_empty() => Ok((true, Some(path.to_owned()))),
+            _ => Err(a.wrong("verify", "True, False or the path of a CA bundle", v)),
+        },
+    }
 }
 
 /// An http(s) URL argument, checked for its scheme.

@@ -36,6 +36,12 @@ pub(crate) static SHELL_COMMAND: Spec = Spec {
         "alwaysRun",
         "description",
         "descriptionDone",
+        "logfiles",
+        "usePTY",
+        "decodeRC",
+        "sigtermTime",
+        "interruptSignal",
+        "initialStdin",
     ],
     positional: 0,
     unsupported: &[
@@ -44,13 +50,7 @@ pub(crate) static SHELL_COMMAND: Spec = Spec {
         "locks",
         "descriptionSuffix",
         "updateBuildSummaryPolicy",
-        "logfiles",
         "lazylogfiles",
-        "usePTY",
-        "decodeRC",
-        "sigtermTime",
-        "interruptSignal",
-        "initialStdin",
         "max_lines",
     ],
     ignored: &["logEnviron", "logEncoding"],
@@ -161,7 +161,119 @@ pub(crate) fn shell_command(a: &Args, _w: &mut Vec<String>) -> starlark::Result<
         max_time_s: a.seconds("maxTime")?,
         want_stdout: a.bool("want_stdout", true)?,
         want_stderr: a.bool("want_stderr", true)?,
+        use_pty: use_pty(a)?,
+        initial_stdin: a.str("initialStdin")?,
+        sigterm_time_s: a.seconds("sigtermTime")?,
+        interrupt_signal: interrupt_signal(a)?,
+        decode_rc: decode_rc(a)?,
+        logfiles: logfiles(a)?,
     })))
+}
+
+/// `usePTY`: True or False; Buildbot's old default `'slave-config'` means no.
+fn use_pty(a: &Args) -> starlark::Result<bool> {
+    match a.given("usePTY") {
+        Some(v) if v.unpack_str() == Some("slave-config") => Ok(false),
+        _ => a.bool("usePTY", false),
+    }
+}
+
+/// The signals a worker can send (`interruptSignal`), without the `SIG` prefix.
+const SIGNALS: &[&str] = &[
+    "KILL", "TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "ABRT", "ALRM",
+];
+
+fn interrupt_signal(a: &Args) -> starlark::Result<String> {
+    let Some(name) = a.str("interruptSignal")? else {
+        return Ok(crate::types::default_interrupt_signal());
+    };
+    let bare = name
+        .strip_prefix("SIG")
+        .unwrap_or(&name)
+        .to_ascii_uppercase();
+    if SIGNALS.contains(&bare.as_str()) {
+        Ok(bare)
+    } else {
+        Err(a.invalid(
+            "interruptSignal",
+            format!("{name:?} is not one of {}", SIGNALS.join(", ")),
+        ))
+    }
+}
+
+/// `decodeRC={0: SUCCESS, 1: WARNINGS}`: exit codes to result codes.
+fn decode_rc(a: &Args) -> starlark::Result<BTreeMap<i64, ferrobot_model::Results>> {
+    let Some(v) = a.given("decodeRC") else {
+        return Ok(crate::types::default_decode_rc());
+    };
+    let dict = DictRef::from_value(v).ok_or_else(|| a.wrong("decodeRC", "a dict", v))?;
+    let mut out = BTreeMap::new();
+    for (rc, result) in dict.iter() {
+        let code = rc
+            .unpack_i32()
+            .ok_or_else(|| a.invalid("decodeRC", format!("keys must be exit codes, not {rc}")))?;
+        let result = result
+            .unpack_i32()
+            .and_then(|r| ferrobot_model::Results::from_code(i64::from(r)))
+            .ok_or_else(|| {
+                a.invalid(
+                    "decodeRC",
+                    format!("{code}: {result} is not a result (util.SUCCESS, util.FAILURE, ...)"),
+                )
+            })?;
+        out.insert(i64::from(code), result);
+    }
+    Ok(out)
+}
+
+/// `logfiles={'name': 'file'}` or `{'name': {'filename': 'file', 'follow': True}}`.
+fn logfiles(a: &Args) -> starlark::Result<BTreeMap<String, crate::types::LogFileConfig>> {
+    let Some(v) = a.given("logfiles") else {
+        return Ok(BTreeMap::new());
+    };
+    let dict = DictRef::from_value(v).ok_or_else(|| a.wrong("logfiles", "a dict", v))?;
+    let mut out = BTreeMap::new();
+    for (name, spec) in dict.iter() {
+        let name = name
+            .unpack_str()
+            .ok_or_else(|| a.invalid("logfiles", format!("names must be strings, not {name}")))?;
+        let entry = if let Some(file) = spec.unpack_str() {
+            crate::types::LogFileConfig {
+                filename: file.to_owned(),
+                follow: false,
+            }
+        } else if let Some(fields) = DictRef::from_value(spec) {
+            let field = |key: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k.unpack_str() == Some(key))
+                    .map(|(_, v)| v)
+            };
+            let filename = field("filename")
+                .and_then(|f| f.unpack_str())
+                .ok_or_else(|| a.invalid("logfiles", format!("{name:?} needs a 'filename'")))?;
+            let follow = match field("follow") {
+                None => false,
+                Some(f) => f.unpack_bool().ok_or_else(|| {
+                    a.invalid(
+                        "logfiles",
+                        format!("{name:?}: 'follow' must be True or False"),
+                    )
+                })?,
+            };
+            crate::types::LogFileConfig {
+                filename: filename.to_owned(),
+                follow,
+            }
+        } else {
+            return Err(a.invalid(
+                "logfiles",
+                format!("{name:?} must be a file name or a dict with 'filename'"),
+            ));
+        };
+        out.insert(name.to_owned(), entry);
+    }
+    Ok(out)
 }
 
 /// `command=`: a string runs through the shell; a list is exec'd (nested lists are

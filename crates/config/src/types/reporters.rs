@@ -27,15 +27,20 @@ pub struct HttpStatusPushConfig {
     pub server_url: String,
     /// `auth`: the HTTP basic user, if any.
     pub user: Option<String>,
-    /// `auth`: the HTTP basic password; never printed by `checkconfig --dump`.
+    /// `auth`: the HTTP basic password (a string or `util.Secret`); never printed by
+    /// `checkconfig --dump`.
     #[serde(default, skip_serializing)]
-    pub password: Option<String>,
+    pub password: Option<SecretText>,
     /// `headers`: extra request headers.
     pub headers: std::collections::BTreeMap<String, String>,
     /// `verify`: check the server's TLS certificate (default True).
     pub verify: bool,
+    /// `verify` given as a path: a PEM file of CA certificates trusted besides the system's.
+    pub ca_file: Option<String>,
     /// `debug`: log every response body.
     pub debug: bool,
+    /// `generators`: which builds and moments are pushed (empty: every start and end).
+    pub generators: Vec<GeneratorConfig>,
 }
 
 impl std::fmt::Debug for HttpStatusPushConfig {
@@ -47,7 +52,9 @@ impl std::fmt::Debug for HttpStatusPushConfig {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("verify", &self.verify)
+            .field("ca_file", &self.ca_file)
             .field("debug", &self.debug)
+            .field("generators", &self.generators)
             .finish()
     }
 }
@@ -56,28 +63,35 @@ impl std::fmt::Debug for HttpStatusPushConfig {
 /// `reporters.GitLabStatusPush(token, context=None, baseURL=None, ...)`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommitStatusPushConfig {
-    /// `token`: sent as the API token; never printed by `checkconfig --dump`.
+    /// `token`: sent as the API token (a string or `util.Secret`); never printed by
+    /// `checkconfig --dump`.
     #[serde(default, skip_serializing)]
-    pub token: String,
+    pub token: SecretText,
     /// `context`: the status's name; `None` is `buildbot/<buildername>`.
     pub context: Option<String>,
     /// `baseURL`, without a trailing slash.
     pub base_url: String,
     /// `verify`: check the server's TLS certificate (default True).
     pub verify: bool,
+    /// `verify` given as a path: a PEM file of CA certificates trusted besides the system's.
+    pub ca_file: Option<String>,
     /// `debug`: log every response body.
     pub debug: bool,
+    /// `generators`: which builds and moments are pushed (empty: every start and end).
+    pub generators: Vec<GeneratorConfig>,
 }
 
 impl std::fmt::Debug for CommitStatusPushConfig {
     /// Like the derived form, with the token redacted.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CommitStatusPushConfig")
-            .field("token", &"<redacted>")
+            .field("token", &self.token)
             .field("context", &self.context)
             .field("base_url", &self.base_url)
             .field("verify", &self.verify)
+            .field("ca_file", &self.ca_file)
             .field("debug", &self.debug)
+            .field("generators", &self.generators)
             .finish()
     }
 }
@@ -133,14 +147,20 @@ pub struct MailNotifierConfig {
     pub smtp_port: u16,
     /// `smtpUser`.
     pub smtp_user: Option<String>,
-    /// `smtpPassword`; never printed by `checkconfig --dump`.
+    /// `smtpPassword` (a string or `util.Secret`); never printed by `checkconfig --dump`.
     #[serde(default, skip_serializing)]
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<SecretText>,
     /// `useTls`: STARTTLS on a plain connection.
     pub use_tls: bool,
     /// `useSmtps`: TLS from the first byte (SMTPS).
     pub use_smtps: bool,
-    /// `mode`, with the shortcuts expanded.
+    /// `smtpCaFile` (a Ferrobot addition): a PEM file of CA certificates trusted for the
+    /// relay besides the system's (which `SSL_CERT_FILE` / `SSL_CERT_DIR` also extend).
+    pub smtp_ca_file: Option<String>,
+    /// What runs: `generators=[...]` as given, or the one generator the old-style arguments
+    /// (`mode`, `builders`, `messageFormatter`, ...) describe.
+    pub generators: Vec<GeneratorConfig>,
+    /// Old style: `mode`, with the shortcuts expanded.
     pub mode: Vec<MailMode>,
     /// `extraRecipients`: always mailed.
     pub extra_recipients: Vec<String>,
@@ -154,8 +174,7 @@ pub struct MailNotifierConfig {
     pub branches: Vec<String>,
     /// `messageFormatter`.
     pub message_formatter: MessageFormatterConfig,
-    /// `addPatch`: attach the build's patches. Ferrobot builds never carry a patch (there is
-    /// no try scheduler), so this changes nothing yet.
+    /// Old style: `addPatch`, attach the source stamps' patches.
     pub add_patch: bool,
 }
 
@@ -175,7 +194,8 @@ impl std::fmt::Debug for MailNotifierConfig {
             .field("use_smtps", &self.use_smtps)
             .field("mode", &self.mode)
             .field("extra_recipients", &self.extra_recipients)
-            .field("message_formatter", &self.message_formatter)
+            .field("smtp_ca_file", &self.smtp_ca_file)
+            .field("generators", &self.generators)
             .finish_non_exhaustive()
     }
 }
@@ -204,4 +224,119 @@ pub struct MessageFormatterConfig {
     pub want_properties: bool,
     /// `wantSteps`: `build.steps` in the context.
     pub want_steps: bool,
+    /// `wantLogs`: each step's `logs` (name, url) in the context (implies `wantSteps`).
+    pub want_logs: bool,
+    /// `want_logs_content`: which logs carry their `content` in the context.
+    pub want_logs_content: LogSelection,
+}
+
+/// A choice of step logs (`addLogs`, `want_logs_content`): none, all, or by name, each name
+/// either `log` (any step's log of that name) or `step.log`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogSelection {
+    /// No log.
+    #[default]
+    None,
+    /// Every log.
+    All,
+    /// The logs named.
+    Named(Vec<String>),
+}
+
+impl LogSelection {
+    /// Whether the log `log` of step `step` is chosen.
+    pub fn includes(&self, step: &str, log: &str) -> bool {
+        match self {
+            LogSelection::None => false,
+            LogSelection::All => true,
+            LogSelection::Named(names) => names
+                .iter()
+                .any(|n| n == log || n.split_once('.') == Some((step, log))),
+        }
+    }
+}
+
+/// Which Buildbot report generator a [`GeneratorConfig`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GeneratorKind {
+    /// `reporters.BuildStatusGenerator`: finished builds by `mode` (and starts with
+    /// `report_new=True`).
+    BuildStatus,
+    /// `reporters.BuildStartEndStatusGenerator`: every start and every end.
+    BuildStartEnd,
+}
+
+/// `reporters.BuildStatusGenerator(...)` or `reporters.BuildStartEndStatusGenerator(...)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorConfig {
+    /// Which generator.
+    pub kind: GeneratorKind,
+    /// `mode`, expanded (BuildStatusGenerator; a StartEnd generator reports every result).
+    pub mode: Vec<MailMode>,
+    /// `builders`: only these builders (empty: all).
+    pub builders: Vec<String>,
+    /// `tags`: only builders with one of these tags (empty: all).
+    pub tags: Vec<String>,
+    /// `schedulers`: only builds whose `scheduler` property is one of these (empty: all).
+    pub schedulers: Vec<String>,
+    /// `branches`: only builds whose `branch` property is one of these (empty: all).
+    pub branches: Vec<String>,
+    /// `report_new` (or a StartEnd generator): also report build starts.
+    pub report_new: bool,
+    /// `subject`: the deprecated Python `%`-style subject (`%(result)s`, `%(builder)s`, ...).
+    pub subject: Option<String>,
+    /// `message_formatter` (StartEnd: `end_formatter`).
+    pub message_formatter: MessageFormatterConfig,
+    /// StartEnd's `start_formatter`; `None` is the default one.
+    pub start_formatter: Option<MessageFormatterConfig>,
+    /// `add_logs`: step logs attached to the mail.
+    pub add_logs: LogSelection,
+    /// `add_patch`: the source stamps' patches attached to the mail.
+    pub add_patch: bool,
+}
+
+/// A string argument that may come from a secrets provider (`util.Secret("name")`). The
+/// value is filled in when the config is loaded; `Debug` and `Serialize` never show it.
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct SecretText {
+    /// The value (after loading, also for a secret).
+    pub value: String,
+    /// The secret's name, when it came from `util.Secret`.
+    pub secret: Option<String>,
+    /// Where `util.Secret` was called (`file:line:col`), for errors.
+    pub defined_at: Option<String>,
+}
+
+impl SecretText {
+    /// A value written in master.cfg itself.
+    pub fn literal(value: impl Into<String>) -> SecretText {
+        SecretText {
+            value: value.into(),
+            secret: None,
+            defined_at: None,
+        }
+    }
+
+    /// The value, to use (never to log).
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    /// `Secret("name")` or `<redacted>`, never the value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.secret {
+            Some(name) => write!(f, "Secret({name:?})"),
+            None => f.write_str("<redacted>"),
+        }
+    }
+}
+
+impl Serialize for SecretText {
+    /// As `Debug`: the name of the secret or `<redacted>`, never the value.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{self:?}"))
+    }
 }

@@ -13,15 +13,19 @@ pub async fn build_numbers_count_from_one_per_builder(ctx: Ctx) -> anyhow::Resul
     let docs = store.find_or_create_builder("docs", None, &[]).await?;
     let (_, brid) = one_request(store, w.builder).await?;
     let (_, docs_brid) = one_request(store, docs).await?;
+    store.claim_buildrequest(brid, w.claimant(), NOW).await?;
+    store
+        .claim_buildrequest(docs_brid, w.claimant(), NOW)
+        .await?;
     let (b1, n1) = store
-        .add_build(w.builder, brid, w.worker, w.master, "starting", NOW)
+        .add_build(w.builder, brid, w.worker, w.claimant(), "starting", NOW)
         .await?;
     // A retried request gets a second build with the next number.
     let (_, n2) = store
-        .add_build(w.builder, brid, w.worker, w.master, "starting", NOW)
+        .add_build(w.builder, brid, w.worker, w.claimant(), "starting", NOW)
         .await?;
     let (_, d1) = store
-        .add_build(docs, docs_brid, w.worker, w.master, "starting", NOW)
+        .add_build(docs, docs_brid, w.worker, w.claimant(), "starting", NOW)
         .await?;
     assert_eq!((n1, n2, d1), (1, 2, 1));
 
@@ -44,7 +48,7 @@ pub async fn build_numbers_count_from_one_per_builder(ctx: Ctx) -> anyhow::Resul
     assert_eq!(store.build_by_number(docs, 2).await?, None);
     assert!(matches!(
         store
-            .add_build(w.builder + 100, brid, w.worker, w.master, "", NOW)
+            .add_build(w.builder + 100, brid, w.worker, w.claimant(), "", NOW)
             .await,
         Err(Error::NotFound { .. })
     ));
@@ -54,14 +58,25 @@ pub async fn build_numbers_count_from_one_per_builder(ctx: Ctx) -> anyhow::Resul
 pub async fn concurrent_builds_get_distinct_numbers(ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.store.clone();
     let w = world(store.as_ref()).await?;
-    let (_, brid) = one_request(store.as_ref(), w.builder).await?;
-    let tasks: Vec<_> = (0..40)
-        .map(|i| {
+    // One request per build, claimed alternately by the two masters, which then race.
+    let mut claimed = Vec::new();
+    for i in 0..40 {
+        let (_, brid) = one_request(store.as_ref(), w.builder).await?;
+        let claimant = if i % 2 == 0 {
+            w.claimant()
+        } else {
+            w.other_claimant()
+        };
+        store.claim_buildrequest(brid, claimant, NOW).await?;
+        claimed.push((brid, claimant));
+    }
+    let tasks: Vec<_> = claimed
+        .into_iter()
+        .map(|(brid, claimant)| {
             let store = store.clone();
-            let masterid = if i % 2 == 0 { w.master } else { w.other_master };
             tokio::spawn(async move {
                 store
-                    .add_build(w.builder, brid, w.worker, masterid, "", NOW)
+                    .add_build(w.builder, brid, w.worker, claimant, "", NOW)
                     .await
             })
         })
@@ -80,25 +95,30 @@ pub async fn builds_filter_and_list_the_newest_ascending(ctx: Ctx) -> anyhow::Re
     let w = world(store).await?;
     let worker2 = store.find_or_create_worker("worker2").await?;
     let (_, brid) = one_request(store, w.builder).await?;
+    let (_, other_brid) = one_request(store, w.builder).await?;
+    store.claim_buildrequest(brid, w.claimant(), NOW).await?;
+    store
+        .claim_buildrequest(other_brid, w.other_claimant(), NOW)
+        .await?;
     let mut ids = Vec::new();
     for i in 0..5 {
-        let (worker, master) = if i < 3 {
-            (w.worker, w.master)
+        let (worker, brid, claimant) = if i < 3 {
+            (w.worker, brid, w.claimant())
         } else {
-            (worker2, w.other_master)
+            (worker2, other_brid, w.other_claimant())
         };
         ids.push(
             store
-                .add_build(w.builder, brid, worker, master, "", NOW)
+                .add_build(w.builder, brid, worker, claimant, "", NOW)
                 .await?
                 .0,
         );
     }
     store
-        .finish_build(ids[0], Results::Success, NOW + 1)
+        .finish_build(ids[0], Results::Success, w.claimant(), NOW + 1)
         .await?;
     store
-        .finish_build(ids[3], Results::Failure, NOW + 1)
+        .finish_build(ids[3], Results::Failure, w.other_claimant(), NOW + 1)
         .await?;
 
     let listed = |filter: BuildFilter| async move {
@@ -153,7 +173,7 @@ pub async fn builds_filter_and_list_the_newest_ascending(ctx: Ctx) -> anyhow::Re
             ..Default::default()
         })
         .await?,
-        ids
+        ids[..3]
     );
     assert!(
         listed(BuildFilter {
@@ -170,13 +190,15 @@ pub async fn finished_builds_show_results_and_state(ctx: Ctx) -> anyhow::Result<
     let store = ctx.store.as_ref();
     let w = world(store).await?;
     let buildid = running_build(store, &w).await?;
-    store.set_build_state_string(buildid, "compiling").await?;
+    store
+        .set_build_state_string(buildid, "compiling", w.claimant())
+        .await?;
     assert_eq!(
         store.build(buildid).await?.expect("exists").state_string,
         "compiling"
     );
     store
-        .finish_build(buildid, Results::Warnings, NOW + 30)
+        .finish_build(buildid, Results::Warnings, w.claimant(), NOW + 30)
         .await?;
     let build = store.build(buildid).await?.expect("exists");
     assert!(build.complete);
@@ -186,7 +208,7 @@ pub async fn finished_builds_show_results_and_state(ctx: Ctx) -> anyhow::Result<
     );
     assert!(matches!(
         store
-            .finish_build(buildid + 100, Results::Success, NOW)
+            .finish_build(buildid + 100, Results::Success, w.claimant(), NOW)
             .await,
         Err(Error::NotFound { .. })
     ));
@@ -199,13 +221,19 @@ pub async fn build_properties_are_set_and_replaced(ctx: Ctx) -> anyhow::Result<(
     let buildid = running_build(store, &w).await?;
     assert!(store.build_properties(buildid).await?.is_empty());
     store
-        .set_build_property(buildid, "buildnumber", &json!(1), "Build")
+        .set_build_property(buildid, "buildnumber", &json!(1), "Build", w.claimant())
         .await?;
     store
-        .set_build_property(buildid, "got_revision", &json!("abc"), "Git")
+        .set_build_property(buildid, "got_revision", &json!("abc"), "Git", w.claimant())
         .await?;
     store
-        .set_build_property(buildid, "got_revision", &json!({"app": "def"}), "Git 2")
+        .set_build_property(
+            buildid,
+            "got_revision",
+            &json!({"app": "def"}),
+            "Git 2",
+            w.claimant(),
+        )
         .await?;
     let properties = store.build_properties(buildid).await?;
     assert_eq!(properties.len(), 2);
@@ -232,7 +260,9 @@ pub async fn steps_number_from_zero_with_unique_names(ctx: Ctx) -> anyhow::Resul
     let other_build = running_build(store, &w).await?;
     let mut added = Vec::new();
     for name in ["git", "compile", "compile", "test", "compile"] {
-        let (_, number, unique) = store.add_step(buildid, name, "pending").await?;
+        let (_, number, unique) = store
+            .add_step(buildid, name, "pending", w.claimant())
+            .await?;
         added.push((number, unique));
     }
     let expected = [
@@ -244,7 +274,9 @@ pub async fn steps_number_from_zero_with_unique_names(ctx: Ctx) -> anyhow::Resul
     ];
     let expected: Vec<(i64, String)> = expected.iter().map(|(n, s)| (*n, s.to_string())).collect();
     assert_eq!(added, expected, "duplicates get Buildbot's _1, _2 suffixes");
-    let (_, number, name) = store.add_step(other_build, "compile", "pending").await?;
+    let (_, number, name) = store
+        .add_step(other_build, "compile", "pending", w.claimant())
+        .await?;
     assert_eq!(
         (number, name.as_str()),
         (0, "compile"),
@@ -265,7 +297,9 @@ pub async fn steps_start_link_and_finish(ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.store.as_ref();
     let w = world(store).await?;
     let buildid = running_build(store, &w).await?;
-    let (stepid, _, _) = store.add_step(buildid, "test", "pending").await?;
+    let (stepid, _, _) = store
+        .add_step(buildid, "test", "pending", w.claimant())
+        .await?;
     let fresh = store.step(stepid).await?.expect("the step exists");
     assert_eq!(
         (fresh.buildid, fresh.state_string.as_str()),
@@ -277,19 +311,36 @@ pub async fn steps_start_link_and_finish(ctx: Ctx) -> anyhow::Result<()> {
     );
     assert!(fresh.urls.is_empty() && !fresh.hidden);
 
-    store.start_step(stepid, NOW).await?;
-    store.set_step_state_string(stepid, "running tests").await?;
+    store.start_step(stepid, w.claimant(), NOW).await?;
     store
-        .add_step_url(stepid, "coverage", "https://ci.example.org/cov")
+        .set_step_state_string(stepid, "running tests", w.claimant())
         .await?;
     store
-        .add_step_url(stepid, "coverage", "https://ci.example.org/cov")
+        .add_step_url(
+            stepid,
+            "coverage",
+            "https://ci.example.org/cov",
+            w.claimant(),
+        )
         .await?;
     store
-        .add_step_url(stepid, "report", "https://ci.example.org/report")
+        .add_step_url(
+            stepid,
+            "coverage",
+            "https://ci.example.org/cov",
+            w.claimant(),
+        )
         .await?;
     store
-        .finish_step(stepid, Results::Failure, true, NOW + 7)
+        .add_step_url(
+            stepid,
+            "report",
+            "https://ci.example.org/report",
+            w.claimant(),
+        )
+        .await?;
+    store
+        .finish_step(stepid, Results::Failure, true, w.claimant(), NOW + 7)
         .await?;
 
     let step = store.step(stepid).await?.expect("exists");
@@ -312,11 +363,13 @@ pub async fn steps_start_link_and_finish(ctx: Ctx) -> anyhow::Result<()> {
         (Some(NOW + 7), Some(Results::Failure))
     );
     assert!(matches!(
-        store.start_step(stepid + 100, NOW).await,
+        store.start_step(stepid + 100, w.claimant(), NOW).await,
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        store.add_step_url(stepid + 100, "a", "b").await,
+        store
+            .add_step_url(stepid + 100, "a", "b", w.claimant())
+            .await,
         Err(Error::NotFound { .. })
     ));
     Ok(())

@@ -4,7 +4,7 @@ use ferrobot_model::{BuildRequestId, Results};
 use ferrobot_store::{BuildRequestFilter, Error, NewSourceStamp};
 use serde_json::json;
 
-use crate::fixtures::{NOW, change_on, new_buildset, one_request, world};
+use crate::fixtures::{NOW, change_on, claim_and_complete, new_buildset, one_request, world};
 use crate::harness::Ctx;
 
 pub async fn buildsets_store_requests_properties_and_stamps(ctx: Ctx) -> anyhow::Result<()> {
@@ -76,9 +76,7 @@ pub async fn buildsets_are_listed_newest_first_by_completion(ctx: Ctx) -> anyhow
     let mut default_stamp = new_buildset(&[w.builder]);
     default_stamp.sourcestamps = vec![NewSourceStamp::default()];
     let (newest, _) = store.add_buildset(&default_stamp).await?;
-    store
-        .complete_buildrequests(&[done_brid], Results::Success, NOW)
-        .await?;
+    claim_and_complete(store, &w, &[done_brid], Results::Success, NOW).await?;
     store.maybe_complete_buildset(done, NOW).await?;
 
     let ids =
@@ -101,20 +99,20 @@ pub async fn racing_masters_claim_each_request_exactly_once(ctx: Ctx) -> anyhow:
     let (_, requests) = store.add_buildset(&new).await?;
     let brids: Vec<BuildRequestId> = requests.iter().map(|r| r.1).collect();
 
-    let claimer = |masterid, order: Vec<BuildRequestId>| {
+    let claimer = |claimant, order: Vec<BuildRequestId>| {
         let store = store.clone();
         tokio::spawn(async move {
             let mut won = Vec::new();
             for brid in order {
-                if store.claim_buildrequest(brid, masterid, NOW).await? {
+                if store.claim_buildrequest(brid, claimant, NOW).await? {
                     won.push(brid);
                 }
             }
             anyhow::Ok(won)
         })
     };
-    let forward = claimer(w.master, brids.clone());
-    let backward = claimer(w.other_master, brids.iter().rev().copied().collect());
+    let forward = claimer(w.claimant(), brids.clone());
+    let backward = claimer(w.other_claimant(), brids.iter().rev().copied().collect());
     let (first, second) = (forward.await??, backward.await??);
 
     let mut all: Vec<BuildRequestId> = first.iter().chain(&second).copied().collect();
@@ -146,27 +144,32 @@ pub async fn complete_or_claimed_requests_cannot_be_claimed(ctx: Ctx) -> anyhow:
     let store = ctx.store.as_ref();
     let w = world(store).await?;
     let (_, done) = one_request(store, w.builder).await?;
-    store
-        .complete_buildrequests(&[done], Results::Cancelled, NOW)
-        .await?;
+    claim_and_complete(store, &w, &[done], Results::Cancelled, NOW).await?;
+    store.unclaim_buildrequests(&[done], w.claimant()).await?;
     assert!(
-        !store.claim_buildrequest(done, w.master, NOW).await?,
+        !store
+            .claim_buildrequest(done, w.other_claimant(), NOW)
+            .await?,
         "complete: refused"
     );
     assert!(!store.buildrequest(done).await?.expect("exists").claimed);
 
     let (_, brid) = one_request(store, w.builder).await?;
-    assert!(store.claim_buildrequest(brid, w.master, NOW).await?);
+    assert!(store.claim_buildrequest(brid, w.claimant(), NOW).await?);
     assert!(
-        !store.claim_buildrequest(brid, w.master, NOW).await?,
+        !store.claim_buildrequest(brid, w.claimant(), NOW).await?,
         "already ours"
     );
     assert!(
-        !store.claim_buildrequest(brid, w.other_master, NOW).await?,
+        !store
+            .claim_buildrequest(brid, w.other_claimant(), NOW)
+            .await?,
         "already taken"
     );
     assert!(
-        !store.claim_buildrequest(brid + 100, w.master, NOW).await?,
+        !store
+            .claim_buildrequest(brid + 100, w.claimant(), NOW)
+            .await?,
         "unknown request"
     );
     Ok(())
@@ -177,13 +180,13 @@ pub async fn unclaiming_releases_only_this_masters_claims(ctx: Ctx) -> anyhow::R
     let w = world(store).await?;
     let (_, mine) = one_request(store, w.builder).await?;
     let (_, theirs) = one_request(store, w.builder).await?;
-    store.claim_buildrequest(mine, w.master, NOW).await?;
+    store.claim_buildrequest(mine, w.claimant(), NOW).await?;
     store
-        .claim_buildrequest(theirs, w.other_master, NOW)
+        .claim_buildrequest(theirs, w.other_claimant(), NOW)
         .await?;
 
     store
-        .unclaim_buildrequests(&[mine, theirs], w.master)
+        .unclaim_buildrequests(&[mine, theirs], w.claimant())
         .await?;
     assert!(!store.buildrequest(mine).await?.expect("exists").claimed);
     let kept = store.buildrequest(theirs).await?.expect("exists");
@@ -194,7 +197,7 @@ pub async fn unclaiming_releases_only_this_masters_claims(ctx: Ctx) -> anyhow::R
     );
     assert!(
         store
-            .claim_buildrequest(mine, w.other_master, NOW + 1)
+            .claim_buildrequest(mine, w.other_claimant(), NOW + 1)
             .await?,
         "free again"
     );
@@ -211,14 +214,10 @@ pub async fn completing_requests_skips_finished_ones_and_refuses_retry(
         .await?;
     let (first, second) = (requests[0].1, requests[1].1);
     assert_eq!(
-        store
-            .complete_buildrequests(&[first], Results::Failure, NOW)
-            .await?,
+        claim_and_complete(store, &w, &[first], Results::Failure, NOW).await?,
         [first]
     );
-    let done = store
-        .complete_buildrequests(&[first, second], Results::Success, NOW + 5)
-        .await?;
+    let done = claim_and_complete(store, &w, &[first, second], Results::Success, NOW + 5).await?;
     assert_eq!(done, [second], "the finished one is left as it was");
 
     let first = store.buildrequest(first).await?.expect("exists");
@@ -230,7 +229,7 @@ pub async fn completing_requests_skips_finished_ones_and_refuses_retry(
 
     let (_, pending) = one_request(store, w.builder).await?;
     let retry = store
-        .complete_buildrequests(&[pending], Results::Retry, NOW)
+        .complete_buildrequests(&[pending], Results::Retry, w.claimant(), NOW)
         .await;
     assert!(matches!(retry, Err(Error::Invalid(_))), "{retry:?}");
     assert!(!store.buildrequest(pending).await?.expect("exists").complete);
@@ -242,20 +241,14 @@ pub async fn buildsets_complete_once_with_the_worst_result(ctx: Ctx) -> anyhow::
     let w = world(store).await?;
     let (bsid, requests) = store.add_buildset(&new_buildset(&[w.builder; 3])).await?;
     let brids: Vec<_> = requests.iter().map(|r| r.1).collect();
-    store
-        .complete_buildrequests(&brids[..1], Results::Warnings, NOW)
-        .await?;
+    claim_and_complete(store, &w, &brids[..1], Results::Warnings, NOW).await?;
     assert_eq!(
         store.maybe_complete_buildset(bsid, NOW).await?,
         None,
         "two still pending"
     );
-    store
-        .complete_buildrequests(&brids[1..2], Results::Failure, NOW)
-        .await?;
-    store
-        .complete_buildrequests(&brids[2..], Results::Skipped, NOW)
-        .await?;
+    claim_and_complete(store, &w, &brids[1..2], Results::Failure, NOW).await?;
+    claim_and_complete(store, &w, &brids[2..], Results::Skipped, NOW).await?;
     assert_eq!(
         store.maybe_complete_buildset(bsid, NOW + 9).await?,
         Some(Results::Failure)
@@ -275,9 +268,7 @@ pub async fn buildsets_complete_once_with_the_worst_result(ctx: Ctx) -> anyhow::
 
     // All skipped counts as success, as in Buildbot (worst starts from SUCCESS).
     let (skipped, brid) = one_request(store, w.builder).await?;
-    store
-        .complete_buildrequests(&[brid], Results::Skipped, NOW)
-        .await?;
+    claim_and_complete(store, &w, &[brid], Results::Skipped, NOW).await?;
     assert_eq!(
         store.maybe_complete_buildset(skipped, NOW).await?,
         Some(Results::Success)
@@ -298,10 +289,10 @@ pub async fn build_requests_filter_by_builder_set_and_state(ctx: Ctx) -> anyhow:
         .await?;
     let (_, r2) = store.add_buildset(&new_buildset(&[w.builder])).await?;
     let (a, b, c) = (r1[0].1, r1[1].1, r2[0].1);
-    store.claim_buildrequest(a, w.master, NOW).await?;
-    store.claim_buildrequest(b, w.other_master, NOW).await?;
+    store.claim_buildrequest(a, w.claimant(), NOW).await?;
+    store.claim_buildrequest(b, w.other_claimant(), NOW).await?;
     store
-        .complete_buildrequests(&[b], Results::Success, NOW)
+        .complete_buildrequests(&[b], Results::Success, w.other_claimant(), NOW)
         .await?;
 
     let ids = |filter: BuildRequestFilter| async move {
@@ -385,9 +376,7 @@ pub async fn only_pending_requests_change_priority(ctx: Ctx) -> anyhow::Result<(
         store.buildrequest(brid).await?.expect("exists").priority,
         42
     );
-    store
-        .complete_buildrequests(&[brid], Results::Success, NOW)
-        .await?;
+    claim_and_complete(store, &w, &[brid], Results::Success, NOW).await?;
     assert!(matches!(
         store.set_buildrequest_priority(brid, 1).await,
         Err(Error::Conflict(_))

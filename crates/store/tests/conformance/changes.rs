@@ -197,9 +197,9 @@ pub async fn a_builds_changes_are_those_of_its_source_stamps(ctx: Ctx) -> anyhow
     buildset.sourcestamp_ids = vec![built.sourcestamp.ssid];
     let (_, requests) = store.add_buildset(&buildset).await?;
     let brid = requests[0].1;
-    store.claim_buildrequest(brid, w.master, NOW).await?;
+    store.claim_buildrequest(brid, w.claimant(), NOW).await?;
     let (buildid, _) = store
-        .add_build(w.builder, brid, w.worker, w.master, "", NOW)
+        .add_build(w.builder, brid, w.worker, w.claimant(), "", NOW)
         .await?;
 
     let ids: Vec<i64> = store

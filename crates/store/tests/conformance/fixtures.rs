@@ -1,9 +1,9 @@
 //! Data most cases start from.
 
 use ferrobot_model::{
-    BuildId, BuildRequestId, BuilderId, BuildsetId, MasterId, Properties, WorkerId,
+    BuildId, BuildRequestId, BuilderId, BuildsetId, MasterId, Properties, Results, WorkerId,
 };
-use ferrobot_store::{NewBuildset, NewChange, NewSourceStamp, Store};
+use ferrobot_store::{Claimant, NewBuildset, NewChange, NewSourceStamp, Store};
 use serde_json::json;
 
 /// Epoch seconds used as "now" throughout, so stored times can be compared exactly.
@@ -15,6 +15,24 @@ pub struct World {
     pub other_master: MasterId,
     pub builder: BuilderId,
     pub worker: WorkerId,
+}
+
+impl World {
+    /// The world's master as a claimant (lease epoch 1).
+    pub fn claimant(&self) -> Claimant {
+        Claimant {
+            masterid: self.master,
+            epoch: 1,
+        }
+    }
+
+    /// The other master as a claimant (lease epoch 1).
+    pub fn other_claimant(&self) -> Claimant {
+        Claimant {
+            masterid: self.other_master,
+            epoch: 1,
+        }
+    }
 }
 
 pub async fn world(store: &dyn Store) -> anyhow::Result<World> {
@@ -59,7 +77,9 @@ pub async fn one_request(
 pub async fn running_build(store: &dyn Store, world: &World) -> anyhow::Result<BuildId> {
     let (_, brid) = one_request(store, world.builder).await?;
     anyhow::ensure!(
-        store.claim_buildrequest(brid, world.master, NOW).await?,
+        store
+            .claim_buildrequest(brid, world.claimant(), NOW)
+            .await?,
         "claim refused"
     );
     let (buildid, _) = store
@@ -67,12 +87,31 @@ pub async fn running_build(store: &dyn Store, world: &World) -> anyhow::Result<B
             world.builder,
             brid,
             world.worker,
-            world.master,
+            world.claimant(),
             "building",
             NOW,
         )
         .await?;
     Ok(buildid)
+}
+
+/// Completes requests as the world's master, claiming those not claimed yet (completion needs
+/// the claim, as in Buildbot).
+pub async fn claim_and_complete(
+    store: &dyn Store,
+    world: &World,
+    brids: &[BuildRequestId],
+    results: Results,
+    now: i64,
+) -> anyhow::Result<Vec<BuildRequestId>> {
+    for &brid in brids {
+        store
+            .claim_buildrequest(brid, world.claimant(), now)
+            .await?;
+    }
+    Ok(store
+        .complete_buildrequests(brids, results, world.claimant(), now)
+        .await?)
 }
 
 /// A change on `branch` of the example repository.

@@ -13,20 +13,21 @@ const OVERLONG: usize = 64 * 1024;
 async fn a_log(store: &dyn Store, name: &str, log_type: &str) -> anyhow::Result<LogId> {
     let w = world(store).await?;
     let buildid = running_build(store, &w).await?;
-    let (stepid, _, _) = store.add_step(buildid, "shell", "").await?;
-    Ok(store.add_log(stepid, name, log_type).await?)
+    let (stepid, _, _) = store.add_step(buildid, "shell", "", w.claimant()).await?;
+    Ok(store.add_log(stepid, name, log_type, w.claimant()).await?)
 }
 
 pub async fn log_slugs_are_unique_within_a_step(ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.store.as_ref();
+    let me = world(store).await?.claimant();
     let w = world(store).await?;
     let buildid = running_build(store, &w).await?;
-    let (step1, _, _) = store.add_step(buildid, "test", "").await?;
-    let (step2, _, _) = store.add_step(buildid, "lint", "").await?;
-    let stdio = store.add_log(step1, "stdio", "s").await?;
-    let stdio_again = store.add_log(step1, "stdio", "s").await?;
-    let results = store.add_log(step1, "test results (xml)", "t").await?;
-    let other_step = store.add_log(step2, "stdio", "s").await?;
+    let (step1, _, _) = store.add_step(buildid, "test", "", me).await?;
+    let (step2, _, _) = store.add_step(buildid, "lint", "", me).await?;
+    let stdio = store.add_log(step1, "stdio", "s", me).await?;
+    let stdio_again = store.add_log(step1, "stdio", "s", me).await?;
+    let results = store.add_log(step1, "test results (xml)", "t", me).await?;
+    let other_step = store.add_log(step2, "stdio", "s", me).await?;
 
     let slug = |logid| async move { anyhow::Ok(store.log(logid).await?.expect("exists").slug) };
     assert_eq!(slug(stdio).await?, "stdio");
@@ -48,13 +49,14 @@ pub async fn log_slugs_are_unique_within_a_step(ctx: Ctx) -> anyhow::Result<()> 
         .collect();
     assert_eq!(listed, [stdio, stdio_again, results]);
 
-    let bad = store.add_log(step1, "x", "stdio").await;
+    let bad = store.add_log(step1, "x", "stdio", me).await;
     assert!(matches!(bad, Err(Error::Invalid(_))), "{bad:?}");
     Ok(())
 }
 
 pub async fn appended_lines_are_numbered_and_read_back(ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.store.as_ref();
+    let me = world(store).await?.claimant();
     let logid = a_log(store, "stdio", "s").await?;
     let mut expected = String::new();
     let mut next = 0;
@@ -66,7 +68,7 @@ pub async fn appended_lines_are_numbered_and_read_back(ctx: Ctx) -> anyhow::Resu
         let text: String = (0..size)
             .map(|i| format!("{}line {batch}.{i}\n", if i % 3 == 0 { 'e' } else { 'o' }))
             .collect();
-        let appended = store.append_log(logid, &text).await?;
+        let appended = store.append_log(logid, &text, me).await?;
         assert_eq!(
             appended,
             AppendedLines {
@@ -104,9 +106,9 @@ pub async fn appended_lines_are_numbered_and_read_back(ctx: Ctx) -> anyhow::Resu
     assert_eq!(store.log_lines(logid, next, next + 10).await?, "");
     assert_eq!(store.log_lines(logid, 5, 4).await?, "");
 
-    store.finish_log(logid).await?;
+    store.finish_log(logid, me).await?;
     assert!(store.log(logid).await?.expect("exists").complete);
-    let empty = store.append_log(logid, "").await?;
+    let empty = store.append_log(logid, "", me).await?;
     assert_eq!(
         empty,
         AppendedLines {
@@ -119,12 +121,13 @@ pub async fn appended_lines_are_numbered_and_read_back(ctx: Ctx) -> anyhow::Resu
 
 pub async fn overlong_lines_are_split_never_truncated(ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.store.as_ref();
+    let me = world(store).await?.claimant();
     let logid = a_log(store, "stdio", "s").await?;
     let body: String = (0..3 * OVERLONG + 100)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
     let appended = store
-        .append_log(logid, &format!("ostart\ne{body}\noend\n"))
+        .append_log(logid, &format!("ostart\ne{body}\noend\n"), me)
         .await?;
     assert_eq!(appended.first_line, 0);
     let num_lines = store.log(logid).await?.expect("exists").num_lines;
@@ -146,7 +149,9 @@ pub async fn overlong_lines_are_split_never_truncated(ctx: Ctx) -> anyhow::Resul
 
     // A text log has no stream letters to keep.
     let text_log = a_log(store, "notes", "t").await?;
-    store.append_log(text_log, &"x".repeat(OVERLONG)).await?;
+    store
+        .append_log(text_log, &"x".repeat(OVERLONG), me)
+        .await?;
     let stored = store.log_lines(text_log, 0, 10).await?;
     assert_eq!(stored.replace('\n', ""), "x".repeat(OVERLONG));
     assert_eq!(stored.lines().count(), 2);
@@ -155,10 +160,11 @@ pub async fn overlong_lines_are_split_never_truncated(ctx: Ctx) -> anyhow::Resul
 
 pub async fn log_chunks_are_compressed_when_it_pays(ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.store.as_ref();
+    let me = world(store).await?.claimant();
     let logid = a_log(store, "stdio", "s").await?;
     let repetitive = "ocompiling module frobnicator with optimisations enabled\n".repeat(3000);
-    store.append_log(logid, &repetitive).await?;
-    store.append_log(logid, "o!\n").await?;
+    store.append_log(logid, &repetitive, me).await?;
+    store.append_log(logid, "o!\n", me).await?;
     let expected = format!("{repetitive}o!\n");
     assert_eq!(store.log_lines(logid, 0, 3000).await?, expected);
 
@@ -201,9 +207,10 @@ pub async fn log_chunks_are_compressed_when_it_pays(ctx: Ctx) -> anyhow::Result<
 
 pub async fn appending_to_an_unknown_log_is_not_found(ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.store.as_ref();
+    let me = world(store).await?.claimant();
     let logid = a_log(store, "stdio", "s").await?;
     assert!(matches!(
-        store.append_log(logid + 100, "ox\n").await,
+        store.append_log(logid + 100, "ox\n", me).await,
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
@@ -211,7 +218,7 @@ pub async fn appending_to_an_unknown_log_is_not_found(ctx: Ctx) -> anyhow::Resul
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        store.finish_log(logid + 100).await,
+        store.finish_log(logid + 100, me).await,
         Err(Error::NotFound { .. })
     ));
     assert_eq!(store.log(logid + 100).await?, None);

@@ -5,11 +5,14 @@
 mod builds;
 mod buildsets;
 mod changes;
+mod fencing;
 mod fixtures;
 mod harness;
+mod listing;
 mod logs;
 mod masters;
 mod open;
+mod outbox;
 mod services;
 mod workers;
 
@@ -61,6 +64,9 @@ conformance! {
     buildsets::buildsets_complete_once_with_the_worst_result,
     buildsets::build_requests_filter_by_builder_set_and_state,
     buildsets::only_pending_requests_change_priority,
+    fencing::writes_under_another_epoch_or_master_are_fenced,
+    fencing::released_work_ends_retry_and_fences_the_old_claimant,
+    fencing::four_claimers_race_over_a_thousand_requests_without_a_double_claim,
     builds::build_numbers_count_from_one_per_builder,
     builds::concurrent_builds_get_distinct_numbers,
     builds::builds_filter_and_list_the_newest_ascending,
@@ -73,7 +79,16 @@ conformance! {
     logs::overlong_lines_are_split_never_truncated,
     logs::log_chunks_are_compressed_when_it_pays,
     logs::appending_to_an_unknown_log_is_not_found,
+    listing::builds_are_paged_ordered_and_counted_by_the_database,
+    listing::changes_are_listed_with_the_engines_null_rules,
+    listing::build_requests_are_paged_and_counted_by_the_database,
+    listing::state_created_once_keeps_the_first_value,
     open::unsupported_urls_are_refused_by_name,
     open::reopening_keeps_the_data,
     open::upgrading_an_up_to_date_database_changes_nothing,
+    outbox::reports_are_recorded_once_per_build_and_event,
+    outbox::racing_masters_claim_each_report_exactly_once,
+    outbox::claims_lapse_with_their_master_or_their_expiry,
+    outbox::failed_attempts_wait_for_their_backoff_then_fail_for_good,
+    outbox::a_builds_end_waits_for_its_start_to_be_reported,
 }

@@ -8,12 +8,13 @@ use ferrobot_model::{BuildRequest, BuilderId, Properties, ResultFlags, Results, 
 use ferrobot_protocol::v1::{PathsCommand, start_command};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::log_writer::LogWriter;
 use super::steps::{self, StepContext};
-use crate::Result;
 use crate::context::Context;
 use crate::workers::WorkerConnection;
+use crate::{Error, Result};
 
 /// A claimed request, a reserved worker, and the builder to run.
 pub struct BuildJob {
@@ -35,16 +36,32 @@ impl BuildJob {
     /// Runs the build to its end and completes (or, on RETRY, releases) the request.
     pub async fn run(self) {
         let brid = self.request.buildrequestid;
-        let outcome = self.run_build().await;
+        // One span per build (exported as an OpenTelemetry trace when OTLP export is on),
+        // with a child span per step.
+        let span = tracing::info_span!(
+            "build",
+            builder = %self.builder.name,
+            buildrequestid = brid,
+            worker = %self.worker.name,
+            results = tracing::field::Empty,
+        );
+        let outcome = self.run_build().instrument(span.clone()).await;
         self.worker.release(&self.builder.name);
         let results = match outcome {
             Ok(results) => results,
+            // Another master took the request back (this master's lease lapsed): the build is
+            // no longer ours to finish or settle.
+            Err(Error::Store(ferrobot_store::Error::Fenced(reason))) => {
+                tracing::error!(builder = %self.builder.name, brid, %reason, "build abandoned: fenced");
+                return;
+            }
             Err(error) => {
                 tracing::error!(builder = %self.builder.name, brid, %error, "build failed to run");
                 Results::Exception
             }
         };
-        if let Err(error) = self.settle_request(results).await {
+        span.record("results", results.name());
+        if let Err(error) = self.settle_request(results).instrument(span).await {
             tracing::error!(brid, %error, "build request not settled; the sweep will retry it");
         }
     }
@@ -57,7 +74,7 @@ impl BuildJob {
                 self.builderid,
                 self.request.buildrequestid,
                 self.worker.workerid,
-                ctx.masterid,
+                ctx.claimant(),
                 "starting",
                 now_epoch(),
             )
@@ -73,11 +90,13 @@ impl BuildJob {
         let mut properties = self.initial_properties(buildid, number).await?;
         for (name, (value, source)) in &properties {
             store
-                .set_build_property(buildid, name, value, source)
+                .set_build_property(buildid, name, value, source, ctx.claimant())
                 .await?;
         }
         ctx.events.build_properties(buildid, &properties).await;
-        store.set_build_state_string(buildid, "building").await?;
+        store
+            .set_build_state_string(buildid, "building", ctx.claimant())
+            .await?;
         self.publish_build(buildid, "update").await;
 
         let mut results = self
@@ -119,8 +138,12 @@ impl BuildJob {
             (Results::Failure, Some(step)) => format!("failed {step}"),
             (other, _) => other.name().to_owned(),
         };
-        store.set_build_state_string(buildid, &state).await?;
-        store.finish_build(buildid, results, now_epoch()).await?;
+        store
+            .set_build_state_string(buildid, &state, ctx.claimant())
+            .await?;
+        store
+            .finish_build(buildid, results, ctx.claimant(), now_epoch())
+            .await?;
         self.publish_build(buildid, "finished").await;
         tracing::info!(builder = %self.builder.name, number, results = %results, "build finished");
         Ok(results)
@@ -268,7 +291,8 @@ impl BuildJob {
             properties,
             stop,
         };
-        let (results, state) = match steps::run_step(&mut sc, step).await {
+        let span = tracing::info_span!("step", name = %step.common().name, stepid);
+        let (results, state) = match steps::run_step(&mut sc, step).instrument(span).await {
             Ok(done) => done,
             Err(error) => {
                 tracing::error!(buildid, step = %step.common().name, %error, "step failed to run");
@@ -280,19 +304,19 @@ impl BuildJob {
     }
 
     async fn begin_step(&self, buildid: i64, name: &str, state: &str) -> Result<i64> {
-        let store = &self.ctx.store;
-        let (stepid, _, _) = store.add_step(buildid, name, state).await?;
+        let (store, claimant) = (&self.ctx.store, self.ctx.claimant());
+        let (stepid, _, _) = store.add_step(buildid, name, state, claimant).await?;
         self.publish_step(stepid, "new").await;
-        store.start_step(stepid, now_epoch()).await?;
+        store.start_step(stepid, claimant, now_epoch()).await?;
         self.publish_step(stepid, "started").await;
         Ok(stepid)
     }
 
     async fn end_step(&self, stepid: i64, results: Results, state: &str) -> Result<()> {
-        let store = &self.ctx.store;
-        store.set_step_state_string(stepid, state).await?;
+        let (store, claimant) = (&self.ctx.store, self.ctx.claimant());
+        store.set_step_state_string(stepid, state, claimant).await?;
         store
-            .finish_step(stepid, results, false, now_epoch())
+            .finish_step(stepid, results, false, claimant, now_epoch())
             .await?;
         self.publish_step(stepid, "finished").await;
         Ok(())
@@ -317,14 +341,16 @@ impl BuildJob {
         let store = &ctx.store;
         let brid = self.request.buildrequestid;
         if results == Results::Retry {
-            store.unclaim_buildrequests(&[brid], ctx.masterid).await?;
+            store.unclaim_buildrequests(&[brid], ctx.claimant()).await?;
             if let Some(request) = store.buildrequest(brid).await? {
                 ctx.events.buildrequest(&request, "unclaimed").await;
             }
             return Ok(());
         }
         let now = now_epoch();
-        store.complete_buildrequests(&[brid], results, now).await?;
+        store
+            .complete_buildrequests(&[brid], results, ctx.claimant(), now)
+            .await?;
         if let Some(request) = store.buildrequest(brid).await? {
             ctx.events.buildrequest(&request, "complete").await;
         }

@@ -32,9 +32,9 @@ async fn cancel(ctx: &Context, event: &Event) -> Result<()> {
         .to_owned();
     let store = &ctx.store;
     let now = now_epoch();
-    if store.claim_buildrequest(brid, ctx.masterid, now).await? {
+    if store.claim_buildrequest(brid, ctx.claimant(), now).await? {
         store
-            .complete_buildrequests(&[brid], Results::Cancelled, now)
+            .complete_buildrequests(&[brid], Results::Cancelled, ctx.claimant(), now)
             .await?;
         tracing::info!(brid, %reason, "build request cancelled");
         if let Some(request) = store.buildrequest(brid).await? {

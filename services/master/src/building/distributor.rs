@@ -158,7 +158,7 @@ impl Distributor {
                 };
                 let brid = request.buildrequestid;
                 if !store
-                    .claim_buildrequest(brid, self.ctx.masterid, now_epoch())
+                    .claim_buildrequest(brid, self.ctx.claimant(), now_epoch())
                     .await?
                 {
                     worker.release(&builder.name);

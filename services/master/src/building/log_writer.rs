@@ -22,7 +22,7 @@ pub struct LogWriter {
 impl LogWriter {
     /// Creates the log on a step and announces it.
     pub async fn create(ctx: Arc<Context>, stepid: i64, name: &str) -> Result<LogWriter> {
-        let logid = ctx.store.add_log(stepid, name, "s").await?;
+        let logid = ctx.store.add_log(stepid, name, "s", ctx.claimant()).await?;
         let log = ctx
             .store
             .log(logid)
@@ -71,7 +71,11 @@ impl LogWriter {
             return Ok(());
         }
         let text = std::mem::take(&mut self.pending);
-        let appended = self.ctx.store.append_log(self.log.logid, &text).await?;
+        let appended = self
+            .ctx
+            .store
+            .append_log(self.log.logid, &text, self.ctx.claimant())
+            .await?;
         self.log.num_lines = appended.last_line + 1;
         self.ctx.events.log(&self.log, "append").await;
         Ok(())
@@ -90,7 +94,10 @@ impl LogWriter {
             }
         }
         self.flush().await?;
-        self.ctx.store.finish_log(self.log.logid).await?;
+        self.ctx
+            .store
+            .finish_log(self.log.logid, self.ctx.claimant())
+            .await?;
         self.log.complete = true;
         self.ctx.events.log(&self.log, "finished").await;
         Ok(())

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrobot_model::{Master, MasterId, Results, now_epoch};
-use ferrobot_store::{BuildFilter, BuildRequestFilter, Store};
+use ferrobot_model::{Master, MasterId, now_epoch};
+use ferrobot_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use super::Membership;
@@ -98,48 +98,16 @@ pub async fn release_leftovers(
     events: &Events,
     masterid: MasterId,
 ) -> Result<()> {
-    let now = now_epoch();
-    let running = store
-        .builds(&BuildFilter {
-            masterid: Some(masterid),
-            complete: Some(false),
-            ..Default::default()
-        })
-        .await?;
-    for build in running {
-        for step in store.steps(build.buildid).await? {
-            if !step.complete {
-                store
-                    .finish_step(step.stepid, Results::Retry, false, now)
-                    .await?;
-            }
-        }
-        store
-            .finish_build(build.buildid, Results::Retry, now)
-            .await?;
-        tracing::info!(
-            buildid = build.buildid,
-            masterid,
-            "build left running ended RETRY"
-        );
-        if let Some(build) = store.build(build.buildid).await? {
+    let released = store.release_master_work(masterid, now_epoch()).await?;
+    for buildid in released.builds {
+        tracing::info!(buildid, masterid, "build left running ended RETRY");
+        if let Some(build) = store.build(buildid).await? {
             events.build(&build, "finished").await;
         }
     }
-    let claimed = store
-        .buildrequests(&BuildRequestFilter {
-            complete: Some(false),
-            claimed_by_masterid: Some(masterid),
-            ..Default::default()
-        })
-        .await?;
-    let brids: Vec<i64> = claimed.iter().map(|r| r.buildrequestid).collect();
-    if !brids.is_empty() {
-        store.unclaim_buildrequests(&brids, masterid).await?;
-        for brid in &brids {
-            if let Some(request) = store.buildrequest(*brid).await? {
-                events.buildrequest(&request, "unclaimed").await;
-            }
+    for brid in released.buildrequests {
+        if let Some(request) = store.buildrequest(brid).await? {
+            events.buildrequest(&request, "unclaimed").await;
         }
     }
     Ok(())

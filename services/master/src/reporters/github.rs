@@ -108,7 +108,7 @@ impl StatusPush for GitHubStatusPush {
                     headers: vec![
                         (
                             "Authorization".into(),
-                            format!("token {}", self.config.token),
+                            format!("token {}", self.config.token.expose()),
                         ),
                         ("Accept".into(), "application/vnd.github+json".into()),
                     ],

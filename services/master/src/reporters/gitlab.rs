@@ -76,7 +76,10 @@ impl StatusPush for GitLabStatusPush {
                         commit.sha
                     ),
                     body,
-                    headers: vec![("PRIVATE-TOKEN".into(), self.config.token.clone())],
+                    headers: vec![(
+                        "PRIVATE-TOKEN".into(),
+                        self.config.token.expose().to_owned(),
+                    )],
                     basic_auth: None,
                 })
             })

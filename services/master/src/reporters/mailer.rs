@@ -1,14 +1,19 @@
-//! Sending one mail: the [`Mailer`] trait and its SMTP implementation over lettre (plain,
-//! STARTTLS with `useTls`, SMTPS with `useSmtps`, optional authentication).
+//! Sending one mail: the [`Mailer`] trait and its SMTP implementation over lettre with rustls
+//! (plain, STARTTLS with `useTls`, SMTPS with `useSmtps`, optional authentication), trusting
+//! the CAs of [`super::tls`].
 
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use ferrobot_config::MailNotifierConfig;
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Attachment as AttachmentPart, Mailbox, Message, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use super::tls;
 
 /// How long one SMTP conversation may take before it counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -19,6 +24,14 @@ pub enum Error {
     /// An address or header could not be used.
     #[error("bad mail: {0}")]
     Message(String),
+    /// The relay's TLS could not be set up (e.g. an unreadable `smtpCaFile`).
+    #[error("smtp TLS for {relay}: {detail}")]
+    Tls {
+        /// `host:port` of the relay.
+        relay: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// The SMTP server could not be reached or refused the mail.
     #[error("smtp delivery to {relay} failed: {detail}")]
     Delivery {
@@ -42,6 +55,19 @@ pub struct Mail {
     pub body: String,
     /// `text/html` rather than `text/plain`.
     pub html: bool,
+    /// Files attached (`addLogs`, `addPatch`).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its file name.
+    pub filename: String,
+    /// Its MIME type, e.g. `text/plain`.
+    pub content_type: String,
+    /// Its content.
+    pub content: Vec<u8>,
 }
 
 /// Delivers mail. Tests replace the SMTP implementation with a recording one.
@@ -58,25 +84,34 @@ pub struct SmtpMailer {
 }
 
 impl SmtpMailer {
-    /// A mailer for `config`'s relay, port, TLS mode and credentials. Nothing is connected yet.
-    pub fn new(config: &MailNotifierConfig) -> Result<SmtpMailer, Error> {
+    /// A mailer for `config`'s relay, port, TLS mode and credentials; a relative
+    /// `smtpCaFile` is taken from the master directory `basedir`. Nothing is connected yet.
+    pub fn new(config: &MailNotifierConfig, basedir: &Path) -> Result<SmtpMailer, Error> {
         let host = config.relayhost.as_str();
         let relay = format!("{host}:{}", config.smtp_port);
-        let tls_error = |e: lettre::transport::smtp::Error| Error::Delivery {
+        let tls_error = |detail: String| Error::Tls {
             relay: relay.clone(),
-            detail: e.to_string(),
+            detail,
         };
-        let builder = if config.use_smtps {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(tls_error)?
-        } else if config.use_tls {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(tls_error)?
-        } else {
-            // No TLS was asked for, as in Buildbot's plain `smtplib` path.
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        };
-        let mut builder = builder.port(config.smtp_port).timeout(Some(SMTP_TIMEOUT));
+        // No TLS unless asked for, as in Buildbot's plain `smtplib` path.
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(config.smtp_port)
+            .timeout(Some(SMTP_TIMEOUT));
+        if config.use_smtps || config.use_tls {
+            let ca_file = config
+                .smtp_ca_file
+                .as_deref()
+                .map(|f| tls::ca_path(f, basedir));
+            let parameters = tls_parameters(host, ca_file.as_deref()).map_err(tls_error)?;
+            builder = builder.tls(if config.use_smtps {
+                Tls::Wrapper(parameters)
+            } else {
+                Tls::Required(parameters)
+            });
+        }
         if let (Some(user), Some(password)) = (&config.smtp_user, &config.smtp_password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
         Ok(SmtpMailer {
             transport: builder.build(),
@@ -85,25 +120,67 @@ impl SmtpMailer {
     }
 }
 
+/// Verifies the relay `host` against the system's CAs (the built-in Mozilla roots when the
+/// system has none) and those of `ca_file`.
+fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters, String> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    let system = tls::system_roots();
+    if !system.is_empty() {
+        builder = builder.certificate_store(CertificateStore::None);
+    }
+    let extra = match ca_file {
+        Some(path) => tls::read_ca_file(path).map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    for der in system.into_iter().chain(extra) {
+        let certificate = Certificate::from_der(der.to_vec()).map_err(|e| e.to_string())?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build_rustls().map_err(|e| e.to_string())
+}
+
 /// The lettre message for `mail`.
 fn message(mail: &Mail) -> Result<Message, Error> {
     let mailbox = |addr: &str| {
         addr.parse::<Mailbox>()
             .map_err(|e| Error::Message(format!("address {addr:?}: {e}")))
     };
+    let body_type = if mail.html {
+        ContentType::TEXT_HTML
+    } else {
+        ContentType::TEXT_PLAIN
+    };
     let mut builder = Message::builder()
         .from(mailbox(&mail.from)?)
-        .subject(mail.subject.clone())
-        .header(if mail.html {
-            ContentType::TEXT_HTML
-        } else {
-            ContentType::TEXT_PLAIN
-        });
+        .subject(mail.subject.clone());
     for to in &mail.to {
         builder = builder.to(mailbox(to)?);
     }
+    if mail.attachments.is_empty() {
+        return builder
+            .header(body_type)
+            .body(mail.body.clone())
+            .map_err(|e| Error::Message(e.to_string()));
+    }
+    let mut parts = MultiPart::mixed().singlepart(
+        SinglePart::builder()
+            .header(body_type)
+            .body(mail.body.clone()),
+    );
+    for attachment in &mail.attachments {
+        let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
+            Error::Message(format!(
+                "attachment {}: content type {:?}: {e}",
+                attachment.filename, attachment.content_type
+            ))
+        })?;
+        parts = parts.singlepart(
+            AttachmentPart::new(attachment.filename.clone())
+                .body(attachment.content.clone(), content_type),
+        );
+    }
     builder
-        .body(mail.body.clone())
+        .multipart(parts)
         .map_err(|e| Error::Message(e.to_string()))
 }
 
@@ -134,6 +211,7 @@ mod tests {
             subject: "Buildbot failure in CI on b1".into(),
             body: "<p>hi</p>".into(),
             html: true,
+            attachments: vec![],
         };
         let text = String::from_utf8(message(&mail).expect("valid").formatted()).expect("utf-8");
         assert!(text.contains("To: a@example.org, b@example.org"), "{text}");
@@ -152,7 +230,28 @@ mod tests {
             subject: String::new(),
             body: String::new(),
             html: false,
+            attachments: vec![],
         };
         assert!(matches!(message(&mail), Err(Error::Message(_))));
+    }
+
+    #[test]
+    fn attachments_make_a_mixed_message_with_the_body_first() {
+        let mail = Mail {
+            from: "ci@example.org".into(),
+            to: vec!["a@example.org".into()],
+            subject: "s".into(),
+            body: "the body".into(),
+            html: false,
+            attachments: vec![Attachment {
+                filename: "test.stdio".into(),
+                content_type: "text/plain".into(),
+                content: b"ran 3 tests".to_vec(),
+            }],
+        };
+        let text = String::from_utf8(message(&mail).expect("valid").formatted()).expect("utf-8");
+        assert!(text.contains("multipart/mixed"), "{text}");
+        assert!(text.contains("filename=\"test.stdio\""), "{text}");
+        assert!(text.find("the body") < text.find("ran 3 tests"), "{text}");
     }
 }

@@ -1,7 +1,7 @@
 //! Whether a finished build is worth a mail, and the words Buildbot uses about it
 //! (`reporters/generators/utils.py` and `reporters/message.py`).
 
-use ferrobot_config::{MailMode, MailNotifierConfig};
+use ferrobot_config::{GeneratorConfig, MailMode};
 use ferrobot_model::{Properties, Results};
 
 /// Buildbot's `is_message_needed_by_results`: any mode that matches is enough. `change` and
@@ -20,9 +20,10 @@ pub fn is_message_needed(modes: &[MailMode], results: Results, previous: Option<
     })
 }
 
-/// The `builders`, `tags`, `schedulers` and `branches` filters (each empty = no filter).
+/// A generator's `builders`, `tags`, `schedulers` and `branches` filters (each empty = no
+/// filter).
 pub fn is_build_wanted(
-    config: &MailNotifierConfig,
+    config: &GeneratorConfig,
     builder_name: &str,
     builder_tags: &[String],
     properties: &Properties,

@@ -1,7 +1,7 @@
 //! Rendering a mail: Buildbot's Jinja templates through minijinja (with Python-style methods
 //! such as `dict.get` and `str.join`, which Buildbot templates use), and the recipients.
 
-use ferrobot_config::{MailNotifierConfig, TemplateType};
+use ferrobot_config::{MailNotifierConfig, MessageFormatterConfig, TemplateType};
 use minijinja::Environment;
 use serde_json::Value;
 
@@ -57,16 +57,29 @@ pub struct Rendered {
     pub html: bool,
 }
 
-/// Renders subject and body of `config`'s formatter with `context`.
-pub fn render(config: &MailNotifierConfig, context: &Value) -> Result<Rendered, Error> {
-    let formatter = &config.message_formatter;
+/// Renders subject and body of `formatter` with `context`. Without a formatter subject,
+/// `legacy_subject` (the generator's or the old MailNotifier's Python `%`-style `subject`)
+/// comes next, then Buildbot's default.
+pub fn render(
+    formatter: &MessageFormatterConfig,
+    legacy_subject: Option<&str>,
+    context: &Value,
+) -> Result<Rendered, Error> {
     let html = formatter.template_type == TemplateType::Html;
     let body_template =
         formatter
             .template
             .as_deref()
             .unwrap_or(if html { DEFAULT_HTML } else { DEFAULT_PLAIN });
-    let subject_template = formatter.subject.as_deref().unwrap_or(DEFAULT_SUBJECT);
+    let percent_subject;
+    let subject_template = match (&formatter.subject, legacy_subject) {
+        (Some(subject), _) => subject.as_str(),
+        (None, Some(legacy)) => {
+            percent_subject = percent_to_jinja(legacy);
+            percent_subject.as_str()
+        }
+        (None, None) => DEFAULT_SUBJECT,
+    };
     let mut env = Environment::new();
     minijinja_contrib::add_to_environment(&mut env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -90,6 +103,44 @@ pub fn render(config: &MailNotifierConfig, context: &Value) -> Result<Rendered, 
         body,
         html,
     })
+}
+
+/// A Python `%`-style subject (`"Buildbot %(result)s in %(title)s on %(builder)s"`) as a
+/// template: each `%(key)s` becomes the context value `key` (`projectName` is the title), `%%`
+/// a `%`, and everything else stays literal.
+fn percent_to_jinja(subject: &str) -> String {
+    let mut out = String::new();
+    let mut rest = subject;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&literal(&rest[..at]));
+        rest = &rest[at..];
+        if let Some(after) = rest.strip_prefix("%%") {
+            out.push('%');
+            rest = after;
+        } else if let Some((key, after)) = rest
+            .strip_prefix("%(")
+            .and_then(|r| r.split_once(")s"))
+            .filter(|(key, _)| key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            let key = if key == "projectName" { "title" } else { key };
+            out.push_str(&format!("{{{{ {key} }}}}"));
+            rest = after;
+        } else {
+            out.push_str(&literal("%"));
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(&literal(rest));
+    out
+}
+
+/// `text` as a template that renders to itself.
+fn literal(text: &str) -> String {
+    if text.contains("{{") || text.contains("{%") || text.contains("{#") {
+        format!("{{% raw %}}{text}{{% endraw %}}")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// `value` as minijinja sees it. Built by hand: with serde_json's `arbitrary_precision` (on in

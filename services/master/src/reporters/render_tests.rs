@@ -1,4 +1,4 @@
-use ferrobot_config::MailNotifierConfig;
+use ferrobot_config::{MailNotifierConfig, MessageFormatterConfig};
 use serde_json::json;
 
 use super::*;
@@ -8,6 +8,11 @@ fn config(template: Option<&str>, subject: Option<&str>) -> MailNotifierConfig {
     config.message_formatter.template = template.map(str::to_owned);
     config.message_formatter.subject = subject.map(str::to_owned);
     config
+}
+
+/// Renders with `config`'s old-style formatter.
+fn render(config: &MailNotifierConfig, context: &serde_json::Value) -> Result<Rendered, Error> {
+    super::render(&config.message_formatter, None, context)
 }
 
 fn context() -> serde_json::Value {
@@ -88,4 +93,16 @@ fn recipients_are_extra_then_interested_users_through_lookup() {
         ["team@example.org", "bob@x.org"],
         "a bare name without lookup has no address"
     );
+}
+
+#[test]
+fn an_old_style_percent_subject_names_the_result_title_and_builder() {
+    let formatter = MessageFormatterConfig::default();
+    let rendered = super::render(
+        &formatter,
+        Some("%(result)s: %(projectName)s/%(builder)s at 100%% {{ raw }}"),
+        &context(),
+    )
+    .expect("renders");
+    assert_eq!(rendered.subject, "failure: CI/b1 at 100% {{ raw }}");
 }

@@ -1,10 +1,15 @@
-//! What a mail is about: a finished build read back from the store, with its builder, steps,
-//! properties, source stamps, changes and the previous build of the same builder, and the
-//! Jinja context Buildbot's `MessageFormatter` builds from it.
+//! What a mail is about: a build read back from the store as it was at the reported moment
+//! (started or finished), with its builder, steps and their logs, properties, source stamps,
+//! changes and the previous build of the same builder, and the Jinja context Buildbot's
+//! `MessageFormatter` builds from it.
+
+use std::collections::BTreeMap;
 
 use ferrobot_config::{MailMode, MasterConfig, MessageFormatterConfig};
-use ferrobot_model::{Build, Builder, Change, Properties, Results, SourceStamp, Step};
-use ferrobot_store::Store;
+use ferrobot_model::{
+    Build, Builder, Change, Log, LogId, Properties, Results, SourceStamp, Step, StepId,
+};
+use ferrobot_store::{OutboxEvent, Store};
 use serde_json::{Value, json};
 
 use super::mode;
@@ -14,12 +19,14 @@ use super::mode;
 pub struct BuildReport {
     /// The build.
     pub build: Build,
-    /// Its result (a finished build always has one).
-    pub results: Results,
+    /// Its result; `None` for a build reported as it started.
+    pub results: Option<Results>,
     /// Its builder.
     pub builder: Builder,
     /// Its steps, in order.
     pub steps: Vec<Step>,
+    /// Each step's logs.
+    pub logs: BTreeMap<StepId, Vec<Log>>,
     /// Its properties.
     pub properties: Properties,
     /// The source stamps of its buildset.
@@ -31,13 +38,28 @@ pub struct BuildReport {
 }
 
 impl BuildReport {
-    /// Reads build `buildid`; `None` when it is unknown or not finished.
-    pub async fn load(store: &dyn Store, buildid: i64) -> ferrobot_store::Result<Option<Self>> {
-        let Some(build) = store.build(buildid).await? else {
+    /// Reads build `buildid` as it was at `event`: for [`OutboxEvent::Started`] as a running
+    /// build (whatever it is now), for [`OutboxEvent::Finished`] finished. `None` when the build
+    /// is unknown, or not finished for a finish.
+    pub async fn load(
+        store: &dyn Store,
+        buildid: i64,
+        event: OutboxEvent,
+    ) -> ferrobot_store::Result<Option<Self>> {
+        let Some(mut build) = store.build(buildid).await? else {
             return Ok(None);
         };
-        let Some(results) = build.results.filter(|_| build.complete) else {
-            return Ok(None);
+        let results = match event {
+            OutboxEvent::Started => {
+                build.complete = false;
+                build.complete_at = None;
+                build.results = None;
+                None
+            }
+            OutboxEvent::Finished => match build.results.filter(|_| build.complete) {
+                Some(results) => Some(results),
+                None => return Ok(None),
+            },
         };
         let Some(builder) = store.builder(build.builderid).await? else {
             return Ok(None);
@@ -59,8 +81,14 @@ impl BuildReport {
                 break;
             }
         }
+        let steps = store.steps(buildid).await?;
+        let mut logs = BTreeMap::new();
+        for step in &steps {
+            logs.insert(step.stepid, store.logs(step.stepid).await?);
+        }
         Ok(Some(BuildReport {
-            steps: store.steps(buildid).await?,
+            steps,
+            logs,
             properties: store.build_properties(buildid).await?,
             changes: store.changes_for_build(buildid).await?,
             build,
@@ -110,12 +138,38 @@ impl BuildReport {
         )
     }
 
-    /// The template context, with Buildbot's variable names.
+    /// `(step name, log)` for every log of the build, in step order.
+    pub fn all_logs(&self) -> Vec<(&Step, &Log)> {
+        self.steps
+            .iter()
+            .flat_map(|step| {
+                self.logs
+                    .get(&step.stepid)
+                    .into_iter()
+                    .flatten()
+                    .map(move |log| (step, log))
+            })
+            .collect()
+    }
+
+    /// The page of one log.
+    pub fn log_url(&self, config: &MasterConfig, step: &Step, log: &Log) -> String {
+        format!(
+            "{}/steps/{}/logs/{}",
+            self.url(config),
+            step.number,
+            log.slug
+        )
+    }
+
+    /// The template context, with Buildbot's variable names. `contents` holds the text of the
+    /// logs whose content the formatter wants.
     pub fn context(
         &self,
         config: &MasterConfig,
         modes: &[MailMode],
         formatter: &MessageFormatterConfig,
+        contents: &BTreeMap<LogId, String>,
     ) -> Value {
         let url = self.url(config);
         let previous_results = self.previous_results();
@@ -138,8 +192,28 @@ impl BuildReport {
                 .collect::<serde_json::Map<_, _>>()
                 .into();
         }
-        if formatter.want_steps {
+        if formatter.want_steps || formatter.want_logs {
             build["steps"] = json!(self.steps);
+        }
+        if formatter.want_logs {
+            for (index, step) in self.steps.iter().enumerate() {
+                let logs: Vec<Value> = self
+                    .logs
+                    .get(&step.stepid)
+                    .into_iter()
+                    .flatten()
+                    .map(|log| {
+                        let mut entry = json!(log);
+                        entry["url"] = json!(self.log_url(config, step, log));
+                        entry["stepname"] = json!(step.name);
+                        if let Some(text) = contents.get(&log.logid) {
+                            entry["content"] = json!({ "content": text });
+                        }
+                        entry
+                    })
+                    .collect();
+                build["steps"][index]["logs"] = json!(logs);
+            }
         }
         let projects: Vec<&str> = self
             .sourcestamps
@@ -147,8 +221,15 @@ impl BuildReport {
             .map(|ss| ss.project.as_str())
             .filter(|p| !p.is_empty())
             .collect();
+        let (result_name, summary) = match self.results {
+            Some(results) => (
+                results.name(),
+                mode::summary(results, &self.build.state_string),
+            ),
+            None => ("started", "Build started.".to_owned()),
+        };
         json!({
-            "results": self.results.code(),
+            "results": self.results.map(Results::code),
             "result_names": Results::ALL.iter().map(|r| r.name()).collect::<Vec<_>>(),
             "buildername": self.builder.name,
             "mode": modes.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
@@ -157,15 +238,18 @@ impl BuildReport {
             "is_buildset": false,
             "projects": if projects.is_empty() { config.title.clone() } else { projects.join(", ") },
             "previous_results": previous_results.map(Results::code),
-            "status_detected": mode::status_detected(modes, self.results, previous_results),
+            "status_detected": self.results.map_or_else(
+                || "started build".to_owned(),
+                |r| mode::status_detected(modes, r, previous_results),
+            ),
             "build_url": url,
             "buildbot_title": config.title,
             "buildbot_url": config.buildbot_url,
             "blamelist": self.responsible_users(),
-            "summary": mode::summary(self.results, &self.build.state_string),
+            "summary": summary,
             "sourcestamps": sourcestamps_text(&self.sourcestamps),
             // For the default subject, Buildbot's `%(result)s`, `%(title)s`, `%(builder)s`.
-            "result": self.results.name(),
+            "result": result_name,
             "title": config.title,
             "builder": self.builder.name,
         })

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use ferrobot_config::ChangeSchedulerConfig;
-use ferrobot_model::{Change, Properties, now_epoch};
+use ferrobot_model::{BuilderId, Change, Properties, now_epoch};
 use ferrobot_store::NewBuildset;
 use serde_json::Value;
 
@@ -29,15 +29,7 @@ pub(super) async fn build_for_changes(
             *slot = change;
         }
     }
-    let mut builderids = Vec::new();
-    for name in &config.builder_names {
-        match ctx.store.builder_by_name(name).await? {
-            Some(builder) => builderids.push(builder.builderid),
-            None => {
-                tracing::warn!(scheduler = %config.name, builder = %name, "unknown builder skipped")
-            }
-        }
-    }
+    let builderids = known_builders(ctx, &config.name, &config.builder_names).await?;
     if builderids.is_empty() {
         // A buildset without requests would never complete.
         tracing::warn!(scheduler = %config.name, "no known builder to build the changes");
@@ -45,7 +37,7 @@ pub(super) async fn build_for_changes(
     }
     let buildset = NewBuildset {
         reason: reason(kind, config),
-        properties: properties(config),
+        properties: scheduler_properties(&config.name, &config.properties),
         sourcestamp_ids: newest_by_codebase
             .values()
             .map(|c| c.sourcestamp.ssid)
@@ -70,17 +62,32 @@ fn reason(kind: Kind, config: &ChangeSchedulerConfig) -> String {
     })
 }
 
+/// The ids of the scheduler's builders the store knows; unknown ones are logged and skipped.
+pub(super) async fn known_builders(
+    ctx: &Context,
+    scheduler: &str,
+    names: &[String],
+) -> Result<Vec<BuilderId>> {
+    let mut builderids = Vec::new();
+    for name in names {
+        match ctx.store.builder_by_name(name).await? {
+            Some(builder) => builderids.push(builder.builderid),
+            None => tracing::warn!(scheduler, builder = %name, "unknown builder skipped"),
+        }
+    }
+    Ok(builderids)
+}
+
 /// The scheduler's properties and `scheduler` itself, all with source "Scheduler".
-fn properties(config: &ChangeSchedulerConfig) -> Properties {
+pub(super) fn scheduler_properties(
+    scheduler: &str,
+    configured: &BTreeMap<String, Value>,
+) -> Properties {
     let source = || "Scheduler".to_owned();
-    let mut properties: Properties = config
-        .properties
+    let mut properties: Properties = configured
         .iter()
         .map(|(name, value)| (name.clone(), (value.clone(), source())))
         .collect();
-    properties.insert(
-        "scheduler".into(),
-        (Value::from(config.name.as_str()), source()),
-    );
+    properties.insert("scheduler".into(), (Value::from(scheduler), source()));
     properties
 }

@@ -136,6 +136,7 @@ mod tests {
             label: "force".into(),
             reason_string: "A build was forced by '%(owner)s': %(reason)s".into(),
             properties: BTreeMap::from([("level".into(), Value::from(1))]),
+            parameters: Vec::new(),
         }
     }
 

@@ -5,11 +5,13 @@ mod buildset;
 mod change;
 pub mod filter;
 mod force;
+pub mod force_params;
 pub mod stable;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
+pub mod timed;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -93,9 +95,9 @@ pub async fn submit_buildset(
     Ok((bsid, requests))
 }
 
-/// Starts one task per SingleBranchScheduler and AnyBranchScheduler of the current config,
-/// each running only while this master owns the duty `scheduler:<name>` (one master in the
-/// cluster runs each). They run until `cancel` fires; on reconfig the caller cancels and calls
+/// Starts one task per SingleBranchScheduler, AnyBranchScheduler, Periodic and Nightly of the
+/// current config, each running only while this master owns the duty `scheduler:<name>` (one
+/// master in the cluster runs each). They run until `cancel` fires; on reconfig the caller cancels and calls
 /// this again.
 pub fn spawn_schedulers(
     ctx: Arc<Context>,
@@ -112,6 +114,16 @@ pub fn spawn_schedulers(
                 // Force schedulers act only through `force`; they are registered so the
                 // REST API lists them, as Buildbot's are.
                 tracker.spawn(register(ctx.clone(), c.name.clone()));
+                continue;
+            }
+            SchedulerConfig::Periodic(c) | SchedulerConfig::Nightly(c) => {
+                let (ctx, timed_config) = (ctx.clone(), c.clone());
+                tracker.spawn(run_duty(
+                    membership.clone(),
+                    format!("scheduler:{}", c.name),
+                    cancel.clone(),
+                    move |token| timed::run(ctx, timed_config, token),
+                ));
                 continue;
             }
         };

@@ -39,6 +39,7 @@ pub async fn test_master(config: MasterConfig) -> anyhow::Result<TestMaster> {
         events: Events::new(Arc::new(InProcessBus::new())),
         config: config_rx,
         masterid,
+        lease_epoch: 1,
         master_name: "test-master".into(),
         basedir: dir.path().to_path_buf(),
     };

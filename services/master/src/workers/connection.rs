@@ -1,7 +1,7 @@
 //! One connected worker: sends it remote commands and routes their updates back.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ferrobot_model::WorkerId;
@@ -68,6 +68,10 @@ pub struct WorkerConnection {
     pending: Mutex<HashMap<String, mpsc::Sender<CommandEvent>>>,
     next_command: AtomicU64,
     busy_builders: Mutex<HashSet<String>>,
+    /// Set once a graceful shutdown began: no new build is reserved.
+    graceful: AtomicBool,
+    /// Woken whenever a build releases the worker.
+    released: tokio::sync::Notify,
     /// Cancelled when the session ends.
     pub closed: CancellationToken,
 }
@@ -90,6 +94,8 @@ impl WorkerConnection {
             pending: Mutex::new(HashMap::new()),
             next_command: AtomicU64::new(1),
             busy_builders: Mutex::new(HashSet::new()),
+            graceful: AtomicBool::new(false),
+            released: tokio::sync::Notify::new(),
             closed: CancellationToken::new(),
         }
     }
@@ -171,14 +177,48 @@ impl WorkerConnection {
         self.send(body).await;
     }
 
+    /// Buildbot's graceful shutdown: from now on no build is reserved; once the running ones
+    /// have released the worker, it is told to stop (`Shutdown{graceful}`). Returns at once;
+    /// calling it again changes nothing.
+    pub fn shutdown_when_idle(self: &Arc<Self>) {
+        if self.graceful.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let connection = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let released = connection.released.notified();
+                tokio::pin!(released);
+                // Registered before the count is read, so a release in between is not missed.
+                released.as_mut().enable();
+                let running = connection.running_builds();
+                if running == 0 {
+                    tracing::info!(worker = %connection.name, "no build running: stopping the worker");
+                    connection.shutdown(true).await;
+                    return;
+                }
+                tracing::info!(worker = %connection.name, running, "graceful shutdown: waiting for running builds");
+                tokio::select! {
+                    () = released => {}
+                    () = connection.closed.cancelled() => return,
+                }
+            }
+        });
+    }
+
+    /// Whether a graceful shutdown began on this session.
+    pub fn is_graceful(&self) -> bool {
+        self.graceful.load(Ordering::SeqCst)
+    }
+
     /// Marks the worker busy for a builder if it can take a build for it now (one build per
-    /// builder and worker, at most `max_builds` in all).
+    /// builder and worker, at most `max_builds` in all, none once a graceful shutdown began).
     pub fn try_reserve(&self, builder: &str) -> bool {
         let mut busy = self.lock_busy();
         let full = self
             .max_builds
             .is_some_and(|max| busy.len() >= max as usize);
-        if full || busy.contains(builder) || self.closed.is_cancelled() {
+        if full || busy.contains(builder) || self.closed.is_cancelled() || self.is_graceful() {
             return false;
         }
         busy.insert(builder.to_owned());
@@ -188,6 +228,7 @@ impl WorkerConnection {
     /// Releases a reservation made with [`WorkerConnection::try_reserve`].
     pub fn release(&self, builder: &str) {
         self.lock_busy().remove(builder);
+        self.released.notify_waiters();
     }
 
     /// Builds running on it now.

@@ -44,7 +44,7 @@ async fn act(ctx: &Context, registry: &WorkerRegistry, event: &Event) -> Result<
         "stop" => {
             store.set_worker_graceful(workerid, true).await?;
             if let Some(connection) = &connection {
-                connection.shutdown(true).await;
+                connection.shutdown_when_idle();
             }
         }
         "kill" => {

@@ -3,6 +3,7 @@
 
 mod connection;
 pub mod control;
+pub mod listen;
 mod server;
 
 pub use connection::{CommandEvent, RemoteCommand, WorkerConnection, WorkerRegistry};

@@ -79,6 +79,8 @@ impl WorkerServer {
         store
             .worker_connected(workerid, self.ctx.masterid, &stored_info)
             .await?;
+        // A graceful shutdown ends with the worker's exit; when it comes back it takes builds.
+        store.set_worker_graceful(workerid, false).await?;
         let connection = Arc::new(WorkerConnection::new(
             workerid,
             hello.name.clone(),
@@ -144,6 +146,7 @@ impl WorkerService for WorkerServer {
             buffer_size: BUFFER_SIZE,
             buffer_timeout_ms: BUFFER_TIMEOUT_MS,
             max_line_length: MAX_LINE_LENGTH,
+            builder_dirs: builder_dirs(&self.ctx.config(), &hello.name),
         });
         let _ = tx
             .send(MasterMessage {
@@ -164,7 +167,7 @@ impl WorkerService for WorkerServer {
         let ctx = self.ctx.clone();
         let registry = self.registry.clone();
         tokio::spawn(async move {
-            pump_worker_messages(&connection, incoming).await;
+            pump_worker_messages(&ctx, &connection, incoming).await;
             connection.close();
             registry.remove(&connection);
             tracing::info!(worker = %connection.name, "worker disconnected");
@@ -183,8 +186,22 @@ impl WorkerService for WorkerServer {
     }
 }
 
+/// The build directories of the builders this worker may run.
+fn builder_dirs(config: &ferrobot_config::MasterConfig, worker: &str) -> Vec<String> {
+    let mut dirs: Vec<String> = config
+        .builders
+        .iter()
+        .filter(|b| b.worker_names.iter().any(|w| w == worker))
+        .map(|b| b.builddir.clone())
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
 /// Routes the worker's messages until its stream ends or the session is closed from our side.
 async fn pump_worker_messages(
+    ctx: &Context,
     connection: &Arc<WorkerConnection>,
     mut incoming: Streaming<WorkerMessage>,
 ) {
@@ -215,11 +232,25 @@ async fn pump_worker_messages(
             }
             worker_message::Body::Keepalive(_) => {}
             worker_message::Body::ShutdownRequest(_) => {
-                tracing::info!(worker = %connection.name, "worker asked to shut down");
+                tracing::info!(worker = %connection.name, "worker asked for a graceful shutdown");
+                mark_graceful(ctx, connection).await;
+                connection.shutdown_when_idle();
             }
             worker_message::Body::Hello(_) => {
                 tracing::warn!(worker = %connection.name, "duplicate hello ignored");
             }
         }
+    }
+}
+
+/// Records the graceful state (`workers.graceful`, shown in the REST API) and publishes it.
+async fn mark_graceful(ctx: &Context, connection: &WorkerConnection) {
+    let store = &ctx.store;
+    if let Err(error) = store.set_worker_graceful(connection.workerid, true).await {
+        tracing::warn!(worker = %connection.name, %error, "graceful state not recorded");
+        return;
+    }
+    if let Ok(Some(worker)) = store.worker(connection.workerid).await {
+        ctx.events.worker(&worker, "state_updated").await;
     }
 }

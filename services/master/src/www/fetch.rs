@@ -1,11 +1,12 @@
 //! Reading what an [`Endpoint`] names from the store, as entity JSON for the query engine.
 
 use ferrobot_model::Properties;
-use ferrobot_store::{BuildFilter, BuildRequestFilter};
+use ferrobot_store::{BuildRequestFilter, ListQuery, Listed};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::context::Context;
+use crate::www::listing::{Listing, push_down, restricted_to};
 use crate::www::paths::Endpoint;
 use crate::www::query::Query;
 use crate::www::{forcesched, resolve};
@@ -16,12 +17,19 @@ use crate::{Error, Result};
 pub enum Data {
     /// A collection, in the store's order.
     Collection(Vec<Value>),
+    /// A page the store already filtered, ordered and paged, with the total before paging.
+    Page {
+        /// The page's entities.
+        items: Vec<Value>,
+        /// How many passed the filters.
+        total: usize,
+    },
     /// One resource.
     Single(Value),
 }
 
 /// Collections listed at `/api/v2`, alphabetically.
-const ROOT_LINKS: [&str; 11] = [
+const ROOT_LINKS: [&str; 13] = [
     "builders",
     "buildrequests",
     "builds",
@@ -30,8 +38,10 @@ const ROOT_LINKS: [&str; 11] = [
     "changesources",
     "forceschedulers",
     "masters",
+    "projects",
     "schedulers",
     "sourcestamps",
+    "test_result_sets",
     "workers",
 ];
 
@@ -44,6 +54,13 @@ fn list<T: Serialize>(items: &[T]) -> Result<Data> {
     Ok(Data::Collection(
         items.iter().map(to_json).collect::<Result<_>>()?,
     ))
+}
+
+fn page<T: Serialize>(listed: Listed<T>) -> Result<Data> {
+    Ok(Data::Page {
+        items: listed.items.iter().map(to_json).collect::<Result<_>>()?,
+        total: usize::try_from(listed.total).unwrap_or(0),
+    })
 }
 
 fn single<T: Serialize>(item: Option<T>, what: impl FnOnce() -> String) -> Result<Data> {
@@ -96,29 +113,43 @@ pub async fn fetch(ctx: &Context, endpoint: &Endpoint, query: &Query) -> Result<
             buildrequest,
             worker,
         } => {
-            let mut filter = BuildFilter {
-                builderid: query.eq_integer("builderid"),
-                buildrequestid: query.eq_integer("buildrequestid"),
-                workerid: query.eq_integer("workerid"),
-                masterid: query.eq_integer("masterid"),
-                complete: query.eq_boolean("complete"),
-                newest: None,
-            };
-            // The path's restriction replaces the query's in the store filter; the query's
-            // own filter is still applied by the engine afterwards.
+            // The path's restriction is added to the query's own filters.
+            let mut restrictions = Vec::new();
             if let Some(builder_ref) = builder {
-                filter.builderid = Some(resolve::builder(ctx, builder_ref).await?.builderid);
+                let builderid = resolve::builder(ctx, builder_ref).await?.builderid;
+                restrictions.push(restricted_to("builderid", builderid));
             }
             if let Some(brid) = buildrequest {
                 if store.buildrequest(*brid).await?.is_none() {
                     return Err(Error::NotFound(format!("buildrequest {brid} not found")));
                 }
-                filter.buildrequestid = Some(*brid);
+                restrictions.push(restricted_to("buildrequestid", *brid));
             }
             if let Some(worker_ref) = worker {
-                filter.workerid = Some(resolve::worker(ctx, worker_ref).await?.workerid);
+                let workerid = resolve::worker(ctx, worker_ref).await?.workerid;
+                restrictions.push(restricted_to("workerid", workerid));
             }
-            list(&store.builds(&filter).await?)
+            match push_down(Listing::Builds, query, restrictions.clone()) {
+                Some(listing) => page(store.list_builds(&listing).await?),
+                None => {
+                    let mut listing = ListQuery {
+                        conditions: restrictions,
+                        ..ListQuery::default()
+                    };
+                    // Cheap equalities still narrow what is read; the engine runs them again.
+                    for field in ["builderid", "buildrequestid", "workerid", "masterid"] {
+                        if let Some(value) = query.eq_integer(field) {
+                            listing.conditions.push(restricted_to(field, value));
+                        }
+                    }
+                    if let Some(complete) = query.eq_boolean("complete") {
+                        listing
+                            .conditions
+                            .push(restricted_to("complete", i64::from(complete)));
+                    }
+                    list(&store.list_builds(&listing).await?.items)
+                }
+            }
         }
         E::Build(build_ref) => Ok(Data::Single(to_json(
             &resolve::build(ctx, build_ref).await?,
@@ -147,6 +178,16 @@ pub async fn fetch(ctx: &Context, endpoint: &Endpoint, query: &Query) -> Result<
             "log contents are served by the logs module".into(),
         )),
         E::BuildRequests { builder } => {
+            let builderid = match builder {
+                Some(builder_ref) => Some(resolve::builder(ctx, builder_ref).await?.builderid),
+                None => None,
+            };
+            let restrictions = builderid
+                .map(|id| vec![restricted_to("builderid", id)])
+                .unwrap_or_default();
+            if let Some(listing) = push_down(Listing::BuildRequests, query, restrictions) {
+                return page(store.list_buildrequests(&listing).await?);
+            }
             let mut filter = BuildRequestFilter {
                 builderid: query.eq_integer("builderid"),
                 buildsetid: query.eq_integer("buildsetid"),
@@ -154,8 +195,8 @@ pub async fn fetch(ctx: &Context, endpoint: &Endpoint, query: &Query) -> Result<
                 claimed: query.eq_boolean("claimed"),
                 claimed_by_masterid: query.eq_integer("claimed_by_masterid"),
             };
-            if let Some(builder_ref) = builder {
-                filter.builderid = Some(resolve::builder(ctx, builder_ref).await?.builderid);
+            if builderid.is_some() {
+                filter.builderid = builderid;
             }
             list(&store.buildrequests(&filter).await?)
         }
@@ -180,7 +221,11 @@ pub async fn fetch(ctx: &Context, endpoint: &Endpoint, query: &Query) -> Result<
             changes.retain(|c| c.sourcestamp.ssid == *ssid);
             list(&changes)
         }
-        E::Changes => list(&store.changes(None).await?),
+        E::Changes => match push_down(Listing::Changes, query, Vec::new()) {
+            Some(listing) => page(store.list_changes(&listing).await?),
+            // Buildbot lists changes by id; `changes()` is newest first.
+            None => list(&store.list_changes(&ListQuery::default()).await?.items),
+        },
         E::Change(id) => single(store.change(*id).await?, || format!("change {id}")),
         E::Workers { master, builder } => {
             let mut workers = store.workers().await?;
@@ -256,6 +301,7 @@ pub async fn fetch(ctx: &Context, endpoint: &Endpoint, query: &Query) -> Result<
                 schedulers.into_iter().map(forcesched::to_json).collect(),
             ))
         }
+        E::More(more) => crate::www::fetch_more::fetch(ctx, more, query).await,
         E::ForceScheduler(name) => {
             let config = ctx.config();
             let found = forcesched::configured(&config)

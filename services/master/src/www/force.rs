@@ -109,14 +109,27 @@ pub async fn force(
         repository: text(&params, "repository")?,
         project: text(&params, "project")?,
         priority,
-        properties: params
-            .iter()
-            .filter(|(name, _)| !KNOWN.contains(&name.as_str()))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect(),
+        properties: form_properties(scheduler, &params)?,
     };
     let (bsid, brids) = scheduling::force(ctx, &scheduler.name, request).await?;
     Ok(submitted(bsid, brids))
+}
+
+/// The properties the form sets: the scheduler's declared fields, validated; without declared
+/// fields, every parameter without a meaning of its own, as given.
+fn form_properties(
+    scheduler: &ForceSchedulerConfig,
+    params: &Map<String, Value>,
+) -> Result<std::collections::BTreeMap<String, Value>, RpcError> {
+    if scheduler.parameters.is_empty() {
+        return Ok(params
+            .iter()
+            .filter(|(name, _)| !KNOWN.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect());
+    }
+    scheduling::force_params::collect(&scheduler.parameters, params)
+        .map_err(RpcError::invalid_params)
 }
 
 /// Buildbot's answer to force and rebuild: `[bsid, {"<builderid>": brid}]`.

@@ -1,10 +1,12 @@
 //! The `forceschedulers` resource: each configured ForceScheduler with the parameter specs its
-//! dialog shows. Ferrobot's ForceScheduler takes no custom parameters yet, so `all_fields` is
-//! always Buildbot's default form (buildbot `schedulers/forcesched.py` `getSpec()`): one
-//! anonymous group with username, reason and priority, and one group for codebase `''` with
-//! branch, project, repository and revision (sorted by name, as Buildbot sorts them).
+//! dialog shows (buildbot `schedulers/forcesched.py` `getSpec()`): one anonymous group with
+//! username, reason and priority, one group for codebase `''` with branch, project, repository
+//! and revision (sorted by name, as Buildbot sorts them), then the scheduler's own
+//! `properties=[...]` fields.
 
-use ferrobot_config::{ForceSchedulerConfig, MasterConfig, SchedulerConfig};
+use ferrobot_config::{
+    ForceParameter, ForceParameterKind, ForceSchedulerConfig, MasterConfig, SchedulerConfig,
+};
 use serde_json::{Map, Value, json};
 
 /// The ForceSchedulers of a configuration, in configuration order.
@@ -35,13 +37,15 @@ pub fn to_json(scheduler: &ForceSchedulerConfig) -> Value {
         .collect();
     // Buildbot gives a group of four or more visible fields two columns.
     let codebase = nested(codebase_fields, 2);
+    let mut all_fields = vec![top, codebase];
+    all_fields.extend(scheduler.parameters.iter().map(|p| parameter(p, None)));
     json!({
         "name": scheduler.name,
         "button_name": scheduler.button_name,
         "label": scheduler.label,
         "builder_names": scheduler.builder_names,
         "enabled": true,
-        "all_fields": [top, codebase],
+        "all_fields": all_fields,
     })
 }
 
@@ -104,6 +108,66 @@ fn username() -> Value {
 fn priority() -> Value {
     let mut spec = base("priority", json!("priority"), "priority", "int", json!(0));
     spec.insert("size".into(), json!(10));
+    Value::Object(spec)
+}
+
+/// The spec of a declared field; `parent` is its group's full name (children of a named group
+/// are posted as `<group>_<name>`).
+fn parameter(p: &ForceParameter, parent: Option<&str>) -> Value {
+    let full_name = match parent {
+        Some(parent) => format!("{parent}_{}", p.name),
+        None => p.name.clone(),
+    };
+    let full = if full_name.is_empty() {
+        Value::Null
+    } else {
+        json!(full_name)
+    };
+    let mut spec = base(
+        &p.name,
+        full,
+        &p.label,
+        p.kind.type_name(),
+        p.default.clone(),
+    );
+    spec.insert("required".into(), json!(p.required));
+    spec.insert("regex".into(), json!(p.regex));
+    spec.insert("hide".into(), json!(p.hide));
+    spec.insert("maxsize".into(), json!(p.maxsize));
+    spec.insert("tooltip".into(), json!(p.tooltip));
+    match &p.kind {
+        ForceParameterKind::String { size } | ForceParameterKind::Int { size } => {
+            spec.insert("size".into(), json!(size));
+        }
+        ForceParameterKind::Text { cols, rows } => {
+            spec.insert("cols".into(), json!(cols));
+            spec.insert("rows".into(), json!(rows));
+        }
+        ForceParameterKind::Choice {
+            choices,
+            strict,
+            multiple,
+        } => {
+            spec.insert("choices".into(), json!(choices));
+            spec.insert("strict".into(), json!(strict));
+            spec.insert("multiple".into(), json!(multiple));
+        }
+        ForceParameterKind::Nested {
+            fields,
+            layout,
+            columns,
+        } => {
+            let group = (!full_name.is_empty()).then_some(full_name.as_str());
+            let children: Vec<Value> = fields.iter().map(|f| parameter(f, group)).collect();
+            // Buildbot: one column, or two for four or more visible fields.
+            let visible = fields.iter().filter(|f| !f.hide).count();
+            let columns = columns.unwrap_or(if visible >= 4 { 2 } else { 1 });
+            spec.insert("layout".into(), json!(layout));
+            spec.insert("columns".into(), json!(columns));
+            spec.insert("fields".into(), Value::Array(children));
+        }
+        ForceParameterKind::Bool | ForceParameterKind::Fixed => {}
+    }
     Value::Object(spec)
 }
 

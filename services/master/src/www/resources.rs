@@ -62,7 +62,7 @@ impl ResourceType {
     }
 }
 
-const fn f(name: &'static str, kind: Kind) -> Field {
+pub(super) const fn f(name: &'static str, kind: Kind) -> Field {
     Field {
         name,
         kind,
@@ -70,7 +70,7 @@ const fn f(name: &'static str, kind: Kind) -> Field {
     }
 }
 
-const fn null(name: &'static str, kind: Kind) -> Field {
+pub(super) const fn null(name: &'static str, kind: Kind) -> Field {
     Field {
         name,
         kind,

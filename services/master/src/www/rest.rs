@@ -68,6 +68,11 @@ async fn respond(
             let items: Vec<Value> = page.items.into_iter().map(|i| query.project(i)).collect();
             json!({ plural: items, "meta": { "total": page.total } })
         }
+        Data::Page { mut items, total } => {
+            fetch::fill_properties(ctx, &endpoint, &query, &mut items).await?;
+            let items: Vec<Value> = items.into_iter().map(|i| query.project(i)).collect();
+            json!({ plural: items, "meta": { "total": total } })
+        }
         Data::Single(item) => {
             let mut items = [item];
             fetch::fill_properties(ctx, &endpoint, &query, &mut items).await?;

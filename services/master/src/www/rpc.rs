@@ -8,6 +8,8 @@ use ferrobot_model::Scheduler;
 use serde_json::{Map, Value, json};
 
 use crate::context::Context;
+use crate::www::auth::UserInfo;
+use crate::www::authz;
 use crate::www::paths::Endpoint;
 use crate::www::{force, forcesched, resolve};
 use crate::{Error, ErrorCode};
@@ -92,12 +94,36 @@ struct Call {
 }
 
 /// Serves a POST of `segments` under `/api/v2`.
-pub async fn post(ctx: &Context, segments: &[&str], headers: &HeaderMap, body: &[u8]) -> Response {
+pub async fn post(
+    ctx: &Context,
+    segments: &[&str],
+    headers: &HeaderMap,
+    body: &[u8],
+    user: &UserInfo,
+) -> Response {
     let call = match decode(headers, body) {
         Ok(call) => call,
         Err(error) => return reply(Value::Null, Err(error)),
     };
-    let result = dispatch(ctx, segments, &call.method, call.params).await;
+    let mut params = call.params;
+    // Checked before anything is read or written, so a refusal changes nothing.
+    let endpoint = Endpoint::parse(segments);
+    if let Err(denied) = authz::check(ctx, user, endpoint.as_ref(), &call.method, &params).await {
+        tracing::info!(user = ?user.username, method = call.method, "control action refused");
+        let error = RpcError::new(
+            StatusCode::FORBIDDEN,
+            codes::INVALID_REQUEST,
+            denied.message(),
+        );
+        return reply(call.id, Err(error));
+    }
+    // Buildbot overwrites the owner with the session's user, so nobody can act in another's
+    // name; anonymous callers keep the name typed in the form.
+    if let Some(owner) = user.owner() {
+        params.insert("owner".into(), Value::String(owner));
+        params.remove("username");
+    }
+    let result = dispatch(ctx, segments, &call.method, params).await;
     reply(call.id, result)
 }
 

@@ -2,8 +2,8 @@
 //! `startConsuming` / `stopConsuming` / `ping` frames and receives `{"k", "m"}` event frames for
 //! every bus event matching a path it consumes.
 //!
-//! Each consumed path is one bus subscription, dropped on `stopConsuming` and when the socket
-//! ends. A slow client never slows the master: the bus drops events for a full subscription
+//! Each consumed path is one subscription, dropped on `stopConsuming` and when the socket
+//! ends; sockets consuming the same path share one bus subscription (`fanout.rs`). A slow client never slows the master: the bus drops events for a full subscription
 //! queue (we log the lag and go on) and the socket's own outbox is bounded too, so events that
 //! do not fit are dropped and logged rather than waited for.
 
@@ -25,6 +25,7 @@ use tokio_stream::StreamMap;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
+use crate::www::fanout::Fanout;
 use frames::{Command, ErrorReply, Request};
 
 /// Frames waiting to be written to one socket. Events beyond it are dropped (and logged);
@@ -51,20 +52,31 @@ pub(super) fn event_stream(subscription: Subscription) -> EventStream {
 
 #[derive(Clone)]
 struct WsState {
-    ctx: Arc<Context>,
+    fanout: Arc<Fanout>,
     shutdown: CancellationToken,
 }
 
 /// The `/ws` route. Sockets close when `shutdown` is cancelled, so a connected dashboard does
 /// not hold up the master's shutdown.
 pub(super) fn routes<S>(ctx: Arc<Context>, shutdown: CancellationToken) -> Router<S> {
+    let fanout = Fanout::new(
+        ctx.events.bus().clone(),
+        ferrobot_bus::DEFAULT_QUEUE_CAPACITY,
+    );
     Router::new()
         .route("/ws", get(upgrade))
-        .with_state(WsState { ctx, shutdown })
+        .with_state(WsState { fanout, shutdown })
 }
 
+/// Per-socket buffers: dashboards send a few small command frames and receive small event
+/// frames, so the 128 KiB defaults would be most of a connection's memory.
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 8 * 1024;
+
 async fn upgrade(State(state): State<WsState>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| serve(state, socket))
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .on_upgrade(move |socket| serve(state, socket))
 }
 
 /// The paths one socket consumes.
@@ -74,7 +86,7 @@ struct Consumer {
 
 impl Consumer {
     /// Runs one command; returns the reply frame.
-    async fn handle(&mut self, ctx: &Context, request: Request) -> String {
+    async fn handle(&mut self, fanout: &Arc<Fanout>, request: Request) -> String {
         let Request { id, command } = request;
         match command {
             Command::Ping => frames::pong(&id),
@@ -87,7 +99,7 @@ impl Consumer {
                     Ok(pattern) => pattern,
                     Err(message) => return frames::bad_path(message, &id).to_text(),
                 };
-                match ctx.events.bus().subscribe(&pattern).await {
+                match fanout.subscribe(&pattern).await {
                     Ok(subscription) => {
                         self.paths.insert(path, event_stream(subscription));
                         frames::ack(&id)
@@ -180,7 +192,7 @@ async fn serve(state: WsState, socket: WebSocket) {
                 let Some(text) = frame_text(frame) else { break };
                 let Some(text) = text else { continue };
                 let reply = match frames::parse(&text) {
-                    Ok(request) => consumer.handle(&state.ctx, request).await,
+                    Ok(request) => consumer.handle(&state.fanout, request).await,
                     Err(error) => error_text(error),
                 };
                 // Replies wait for room: only the client that sent the command is slowed.

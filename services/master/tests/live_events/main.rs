@@ -1,6 +1,8 @@
 //! `/ws` and `/sse` on a real listener: a master's web side over the SQLite store and an
 //! in-process bus that counts live subscriptions, so tests can prove none leak.
 
+mod bench;
+mod cluster;
 mod sse;
 mod ws;
 
@@ -18,6 +20,12 @@ use ferrobot_model::{Build, BuilderId};
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+/// An HTTP client; reqwest is built without a default TLS provider, so one is installed first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
 
 /// How long any wait in these tests may take.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -82,6 +90,7 @@ impl Master {
                 label: "Force".into(),
                 reason_string: "forced: %(reason)s".into(),
                 properties: BTreeMap::new(),
+                parameters: Vec::new(),
             })],
             ..MasterConfig::default()
         };
@@ -91,6 +100,7 @@ impl Master {
             events: Events::new(Arc::new(bus)),
             config,
             masterid,
+            lease_epoch: 1,
             master_name: "test:/live".into(),
             basedir: dir.path().to_owned(),
         });
@@ -110,7 +120,7 @@ impl Master {
         Ok(Master {
             ctx,
             addr,
-            client: reqwest::Client::new(),
+            client: http_client(),
             builderid,
             live,
             shutdown,

@@ -290,3 +290,31 @@ async fn a_forced_build_announces_its_buildset_and_request_on_the_socket() -> Re
     assert_eq!(frames[1]["m"]["scheduler"], json!("force"));
     Ok(())
 }
+
+#[tokio::test]
+async fn sockets_consuming_one_path_share_one_bus_subscription() -> Result<()> {
+    let master = Master::start().await?;
+    let mut first = Client::connect(&master).await?;
+    let mut second = Client::connect(&master).await?;
+    first.start("builds/*/*", 1).await?;
+    second.start("builds/*/*", 1).await?;
+    assert_eq!(
+        master.subscriptions(),
+        1,
+        "one upstream subscription for both"
+    );
+    master.publish_build(31, 2, "update").await;
+    for client in [&mut first, &mut second] {
+        let event = client.next().await?;
+        assert_eq!(event["k"], json!("builds/31/update"));
+    }
+    // The subscription stays while anyone consumes the path, and goes with the last one.
+    first.socket.close(None).await?;
+    drop(first);
+    master.publish_build(32, 3, "update").await;
+    assert_eq!(second.next().await?["k"], json!("builds/32/update"));
+    assert_eq!(master.subscriptions(), 1);
+    second.socket.close(None).await?;
+    master.wait_for_subscriptions(0).await?;
+    Ok(())
+}

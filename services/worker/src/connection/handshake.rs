@@ -1,6 +1,5 @@
 //! Dialling the master and the Hello / Welcome exchange.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use ferrobot_protocol::PROTOCOL_VERSION;
@@ -13,6 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 
 use super::backoff::shuffle;
+use super::dial::{Hop, Target};
 use super::resolve::resolve;
 use super::session::{OUTBOX_CAPACITY, Session, body_name};
 use crate::error::{Error, Result};
@@ -20,48 +20,87 @@ use crate::info;
 use crate::options::WorkerOptions;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/2 pings every so often; a master that does not answer one within the timeout is gone
+/// (a crashed host, a cut cable), even while the worker has nothing to send.
+const HTTP2_PING: Duration = Duration::from_secs(30);
+const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long the master may take to answer the Hello.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Resolves the master's name to all its addresses (with the DNS server `nameserver` when one
 /// is set) and tries them in random order, so that workers spread over the masters behind one
-/// DNS name.
-pub(super) async fn connect(
-    master: &str,
-    nameserver: Option<&str>,
-) -> Result<(WorkerServiceClient<Channel>, SocketAddr)> {
+/// DNS name. Through a proxy, the proxy resolves the name.
+pub(super) async fn connect(target: &Target) -> Result<(WorkerServiceClient<Channel>, String)> {
+    let master = target.endpoint.address();
     let connect_error = |reason: String| Error::Connect {
-        master: master.to_owned(),
+        master: master.clone(),
         reason,
     };
-    let mut addrs = resolve(master, nameserver).await.map_err(connect_error)?;
-    shuffle(&mut addrs);
-    tracing::debug!(%master, addresses = ?addrs, "trying the master's addresses in this order");
-    let mut last_error = "no addresses".to_owned();
-    for addr in addrs {
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+    let hops: Vec<Hop> = if target.proxy.is_some() {
+        vec![Hop::Proxied]
+    } else {
+        let mut addrs = resolve(&master, target.nameserver.as_deref())
+            .await
+            .map_err(&connect_error)?;
+        shuffle(&mut addrs);
+        tracing::debug!(%master, addresses = ?addrs, "trying the master's addresses in this order");
+        addrs.into_iter().map(Hop::Direct).collect()
+    };
+    // Every address's failure is kept: "refused" on one must not hide a TLS error on another.
+    let mut errors = Vec::new();
+    for hop in hops {
+        let shown = match &hop {
+            Hop::Direct(addr) => addr.to_string(),
+            Hop::Proxied => format!("{master} via proxy"),
+        };
+        let endpoint = Endpoint::from_shared(format!("http://{master}"))
             .map_err(|e| connect_error(error_chain(&e)))?
             .connect_timeout(CONNECT_TIMEOUT)
-            .tcp_nodelay(true)
             // HTTP/2 pings notice a vanished master long before the worker's keepalive would.
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(20))
+            .http2_keep_alive_interval(ping_period(target.keepalive, HTTP2_PING))
+            .keep_alive_timeout(ping_period(target.keepalive, HTTP2_PING_TIMEOUT))
             .keep_alive_while_idle(true);
-        match endpoint.connect().await {
-            Ok(channel) => return Ok((WorkerServiceClient::new(channel), addr)),
+        let dial = target.clone();
+        let connector = tower::service_fn(move |_: tonic::transport::Uri| {
+            let (dial, hop) = (dial.clone(), hop.clone());
+            async move {
+                let stream = tokio::time::timeout(CONNECT_TIMEOUT, dial.open(&hop))
+                    .await
+                    .map_err(|_| {
+                        std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out")
+                    })??;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        });
+        match endpoint.connect_with_connector(connector).await {
+            Ok(channel) => return Ok((WorkerServiceClient::new(channel), shown)),
             Err(e) => {
-                last_error = format!("{addr}: {}", error_chain(&e));
-                tracing::debug!(%addr, error = %last_error, "cannot connect to master address");
+                let error = format!("{shown}: {}", error_chain(&e));
+                tracing::debug!(addr = %shown, %error, "cannot connect to master address");
+                errors.push(error);
             }
         }
     }
-    Err(connect_error(last_error))
+    if errors.is_empty() {
+        errors.push("the name has no address".into());
+    }
+    Err(connect_error(errors.join("; ")))
+}
+
+/// A short `--keepalive` shortens the pings too, so a vanished master is noticed within about
+/// twice the keepalive interval; zero (keepalives off) keeps the defaults.
+fn ping_period(keepalive: Duration, default: Duration) -> Duration {
+    if keepalive.is_zero() {
+        default
+    } else {
+        keepalive.min(default)
+    }
 }
 
 pub(super) async fn handshake(
     options: &WorkerOptions,
     mut client: WorkerServiceClient<Channel>,
-    addr: SocketAddr,
+    addr: String,
 ) -> Result<Session> {
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
     let hello = Hello {
@@ -71,7 +110,7 @@ pub(super) async fn handshake(
         info: info::worker_info(&options.basedir),
         basedir: options.basedir.display().to_string(),
         commands: info::worker_commands(),
-        max_builds: 0,
+        max_builds: options.max_builds.unwrap_or(0),
     };
     tx.send(WorkerMessage {
         body: Some(ToMaster::Hello(hello)),
@@ -106,6 +145,11 @@ pub(super) async fn handshake(
         }
     };
     tracing::info!(master = %welcome.master_name, %addr, "connected to master {}", welcome.master_name);
+    super::leftovers::handle(
+        &options.basedir,
+        &welcome.builder_dirs,
+        options.delete_leftover_dirs,
+    );
     Ok(Session::new(options, welcome, client, tx, inbound))
 }
 

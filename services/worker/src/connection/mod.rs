@@ -1,16 +1,22 @@
 //! The connection to the master: sessions, reconnection with backoff, `maxretries`.
 
 mod backoff;
+mod dial;
+pub(crate) mod endpoint;
 mod handshake;
+mod leftovers;
 mod resolve;
 mod session;
+mod shutdown_requests;
+mod tls;
 
 use nix::sys::stat::Mode;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::options::{WorkerOptions, validate_master, validate_nameserver};
+use crate::options::WorkerOptions;
 use backoff::Backoff;
+use dial::Target;
 use session::SessionEnd;
 
 /// Runs the worker: connects to the master, serves its commands and reconnects whenever the
@@ -19,11 +25,21 @@ use session::SessionEnd;
 /// Returns `Ok(())` when `shutdown` is cancelled (running commands are interrupted and reported
 /// first) or when the master tells the worker to shut down, and an error when `maxretries`
 /// consecutive connection attempts failed. A successful session resets the count.
-pub async fn run(mut options: WorkerOptions, shutdown: CancellationToken) -> Result<()> {
-    validate_master(&options.master)?;
-    if let Some(nameserver) = &options.nameserver {
-        validate_nameserver(nameserver)?;
-    }
+pub async fn run(options: WorkerOptions, shutdown: CancellationToken) -> Result<()> {
+    run_with_shutdown_requests(options, shutdown, CancellationToken::new()).await
+}
+
+/// [`run`], where cancelling `request_shutdown` asks the master for a graceful shutdown (what
+/// SIGHUP does with `--allow-shutdown signal`): the master lets the running builds finish,
+/// gives this worker no new one, then tells it to stop. Without a session the worker stops at
+/// once, as Buildbot's does. With `--allow-shutdown file` the worker also watches
+/// `DIR/shutdown.stamp` itself.
+pub async fn run_with_shutdown_requests(
+    mut options: WorkerOptions,
+    shutdown: CancellationToken,
+    request_shutdown: CancellationToken,
+) -> Result<()> {
+    crate::options::validate(&options)?;
     options.basedir = std::path::absolute(&options.basedir)
         .map_err(|e| Error::io("resolve", &options.basedir, e))?;
     std::fs::create_dir_all(&options.basedir)
@@ -36,8 +52,19 @@ pub async fn run(mut options: WorkerOptions, shutdown: CancellationToken) -> Res
             "umask set"
         );
     }
+    let target = target(&options)?;
+    if options.allow_shutdown == Some(crate::options::AllowShutdown::File) {
+        let stamp = options.basedir.join(crate::options::SHUTDOWN_STAMP);
+        tokio::spawn(shutdown_requests::watch_stamp(
+            stamp,
+            request_shutdown.clone(),
+            shutdown.clone(),
+        ));
+    }
     tracing::info!(
-        master = %options.master,
+        master = %target.endpoint.address(),
+        tls = target.endpoint.tls,
+        proxy = target.proxy.as_ref().map(|p| p.address()).unwrap_or_default(),
         nameserver = options.nameserver.as_deref().unwrap_or("system"),
         name = %options.name,
         basedir = %options.basedir.display(),
@@ -47,7 +74,11 @@ pub async fn run(mut options: WorkerOptions, shutdown: CancellationToken) -> Res
     let mut backoff = Backoff::new(options.maxdelay);
     let mut failures: u32 = 0;
     loop {
-        match session::run_session(&options, &shutdown).await {
+        if request_shutdown.is_cancelled() {
+            tracing::info!("graceful shutdown asked for while not connected: stopping now");
+            return Ok(());
+        }
+        match session::run_session(&options, &target, &shutdown, &request_shutdown).await {
             Ok(SessionEnd::Shutdown) => {
                 tracing::info!("worker stopped");
                 return Ok(());
@@ -96,7 +127,57 @@ pub async fn run(mut options: WorkerOptions, shutdown: CancellationToken) -> Res
                 tracing::info!("worker stopped");
                 return Ok(());
             }
+            () = request_shutdown.cancelled() => {
+                tracing::info!("graceful shutdown asked for while not connected: stopping now");
+                return Ok(());
+            }
             () = tokio::time::sleep(delay) => {}
         }
     }
+}
+
+/// Where and how to dial, from the options: `--connection-string` wins over the positional
+/// master and `--use-tls`; `trustRoots=` in it wins over `--ca-certs`.
+fn target(options: &WorkerOptions) -> Result<Target> {
+    let endpoint = match &options.connection_string {
+        Some(text) => endpoint::parse_connection_string(text)?,
+        None => {
+            let (host, port) = options
+                .master
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+                .ok_or_else(|| Error::BadMasterAddress(options.master.clone()))?;
+            endpoint::MasterEndpoint {
+                host: host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+                port,
+                tls: options.use_tls,
+                trust_roots: None,
+            }
+        }
+    };
+    let proxy = options
+        .proxy_connection_string
+        .as_deref()
+        .map(endpoint::parse_proxy_connection_string)
+        .transpose()?;
+    let tls = if endpoint.tls {
+        let roots = endpoint
+            .trust_roots
+            .as_deref()
+            .or(options.ca_certs.as_deref());
+        let roots = roots.map(|p| options.basedir.join(p));
+        Some(tls::client_config(roots.as_deref())?)
+    } else {
+        None
+    };
+    Ok(Target {
+        endpoint,
+        nameserver: options.nameserver.clone(),
+        proxy,
+        tls,
+        keepalive: options.keepalive,
+    })
 }

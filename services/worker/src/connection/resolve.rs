@@ -1,12 +1,15 @@
-//! Resolving the master's name to every address behind it: with the system resolver
-//! (`/etc/hosts`, `resolv.conf`) by default, or with hickory-resolver against the DNS server of
-//! `--nameserver` (e.g. Consul's DNS on port 8600).
+//! Resolving the master's name to every address behind it with hickory-resolver: by default
+//! from the system's `/etc/hosts` and the servers of `/etc/resolv.conf`, or only from the DNS
+//! server of `--nameserver` (e.g. Consul's DNS on port 8600). When the system configuration
+//! cannot be read, or hickory finds nothing, the system resolver (`getaddrinfo`, which also
+//! knows NSS sources such as mDNS) answers instead, and the log says so.
 
 use std::net::{IpAddr, SocketAddr};
 
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{
-    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolverConfig, ResolverOpts,
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig,
+    ResolverOpts,
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 
@@ -18,12 +21,6 @@ pub(super) async fn resolve(
     master: &str,
     nameserver: Option<&str>,
 ) -> Result<Vec<SocketAddr>, String> {
-    let Some(nameserver) = nameserver else {
-        return tokio::net::lookup_host(master)
-            .await
-            .map(Iterator::collect)
-            .map_err(|e| format!("cannot resolve: {e}"));
-    };
     let (host, port) = master
         .rsplit_once(':')
         .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
@@ -32,6 +29,9 @@ pub(super) async fn resolve(
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
+    let Some(nameserver) = nameserver else {
+        return resolve_with_system_config(master, host, port).await;
+    };
     let servers = nameserver_addresses(nameserver).await?;
     // A resolver per attempt: nothing stays cached from one attempt to the next.
     let resolver = resolver(&servers).map_err(|e| format!("cannot set up a resolver: {e}"))?;
@@ -42,6 +42,43 @@ pub(super) async fn resolve(
     let addrs: Vec<SocketAddr> = found.iter().map(|ip| SocketAddr::new(ip, port)).collect();
     tracing::debug!(%host, %nameserver, addresses = ?addrs, "master name resolved");
     Ok(addrs)
+}
+
+/// hickory with `/etc/resolv.conf` and `/etc/hosts`, falling back to `getaddrinfo`.
+async fn resolve_with_system_config(
+    master: &str,
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, String> {
+    let hickory = match Resolver::builder_tokio() {
+        Ok(mut builder) => {
+            // Keeps resolv.conf's timeout and attempts; asks for both families.
+            let options = builder.options_mut();
+            options.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+            options.use_hosts_file = ResolveHosts::Always;
+            match builder.build() {
+                Ok(resolver) => match resolver.lookup_ip(host).await {
+                    Ok(found) => {
+                        let addrs: Vec<SocketAddr> =
+                            found.iter().map(|ip| SocketAddr::new(ip, port)).collect();
+                        if !addrs.is_empty() {
+                            tracing::debug!(%host, addresses = ?addrs, "master name resolved");
+                            return Ok(addrs);
+                        }
+                        "no address".to_owned()
+                    }
+                    Err(e) => e.to_string(),
+                },
+                Err(e) => format!("cannot set up a resolver: {e}"),
+            }
+        }
+        Err(e) => format!("cannot read the system DNS configuration: {e}"),
+    };
+    tracing::debug!(%host, reason = %hickory, "hickory-resolver found nothing; asking the system resolver");
+    tokio::net::lookup_host(master)
+        .await
+        .map(Iterator::collect)
+        .map_err(|e| format!("cannot resolve {host}: {hickory}; system resolver: {e}"))
 }
 
 /// The DNS server's addresses; its host may itself be a name, resolved by the system.

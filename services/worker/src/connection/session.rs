@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrobot_protocol::v1::{
-    Keepalive, MasterMessage, StartCommand, Welcome, WorkerMessage,
+    Keepalive, MasterMessage, ShutdownRequest, StartCommand, Welcome, WorkerMessage,
     master_message::Body as FromMaster, worker_message::Body as ToMaster,
     worker_service_client::WorkerServiceClient,
 };
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::Streaming;
 use tonic::transport::Channel;
 
+use super::dial::Target;
 use super::handshake::{connect, handshake, status_text};
 use crate::commands::{self, Batching, CommandContext, Inbox, InboxSender};
 use crate::error::Result;
@@ -44,17 +45,19 @@ pub(crate) enum SessionEnd {
 /// Runs one session; an error means it failed before the master welcomed the worker.
 pub(crate) async fn run_session(
     options: &WorkerOptions,
+    target: &Target,
     shutdown: &CancellationToken,
+    request_shutdown: &CancellationToken,
 ) -> Result<SessionEnd> {
     let handshake = async {
-        let (client, addr) = connect(&options.master, options.nameserver.as_deref()).await?;
+        let (client, addr) = connect(target).await?;
         handshake(options, client, addr).await
     };
     let session = tokio::select! {
         () = shutdown.cancelled() => return Ok(SessionEnd::Shutdown),
         session = handshake => session?,
     };
-    Ok(session.serve(shutdown).await)
+    Ok(session.serve(shutdown, request_shutdown).await)
 }
 
 /// What ends a session once the worker has decided to stop.
@@ -115,7 +118,12 @@ impl Session {
         }
     }
 
-    pub(super) async fn serve(mut self, shutdown: &CancellationToken) -> SessionEnd {
+    pub(super) async fn serve(
+        mut self,
+        shutdown: &CancellationToken,
+        request_shutdown: &CancellationToken,
+    ) -> SessionEnd {
+        let mut shutdown_requested = false;
         let mut keepalive = self.keepalive.map(|period| {
             let mut interval = tokio::time::interval_at(Instant::now() + period, period);
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -150,6 +158,14 @@ impl Session {
                     Ok(None) => return self.lose("the master closed the session".into()).await,
                     Err(status) => return self.lose(status_text(&status)).await,
                 },
+                () = request_shutdown.cancelled(), if !shutdown_requested => {
+                    shutdown_requested = true;
+                    tracing::info!("asking the master for a graceful shutdown");
+                    let request = WorkerMessage { body: Some(ToMaster::ShutdownRequest(ShutdownRequest {})) };
+                    if self.tx.send(request).await.is_err() {
+                        return self.lose("the outgoing stream closed".into()).await;
+                    }
+                }
                 () = tick(&mut keepalive) => {
                     // A full outbox means output is flowing, which tells the master as much.
                     let _ = self.tx.try_send(WorkerMessage { body: Some(ToMaster::Keepalive(Keepalive {})) });

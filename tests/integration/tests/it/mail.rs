@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const MAIL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `(host, port, maildir)` of the test SMTP server.
-fn smtp_server() -> anyhow::Result<(String, u16, PathBuf)> {
+pub(crate) fn smtp_server() -> anyhow::Result<(String, u16, PathBuf)> {
     let address = std::env::var("FERROBOT_TEST_SMTP").map_err(|_| {
         anyhow!("FERROBOT_TEST_SMTP is not set: run scripts/test.sh, which starts an SMTP server")
     })?;
@@ -31,15 +31,21 @@ fn smtp_server() -> anyhow::Result<(String, u16, PathBuf)> {
 
 /// One received mail.
 #[derive(Debug)]
-struct Received {
-    to: String,
-    subject: String,
-    content_type: String,
-    body: String,
+pub(crate) struct Received {
+    pub to: String,
+    pub subject: String,
+    /// The type of the body (the first part of a multipart mail).
+    pub content_type: String,
+    pub body: String,
+    /// `(file name, content)` of each attachment.
+    pub attachments: Vec<(String, String)>,
 }
 
 /// Every mail in the Maildir addressed to `recipient`.
-fn mails_to(maildir: &std::path::Path, recipient: &str) -> anyhow::Result<Vec<Received>> {
+pub(crate) fn mails_to(
+    maildir: &std::path::Path,
+    recipient: &str,
+) -> anyhow::Result<Vec<Received>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(maildir.join("new"))? {
         let path = entry?.path();
@@ -54,11 +60,23 @@ fn mails_to(maildir: &std::path::Path, recipient: &str) -> anyhow::Result<Vec<Re
                 .unwrap_or_default()
         };
         if header("To").contains(recipient) {
+            let body_part = parsed.subparts.first().unwrap_or(&parsed);
+            let mut attachments = Vec::new();
+            for part in parsed.subparts.iter().skip(1) {
+                let disposition = part.get_content_disposition();
+                let name = disposition
+                    .params
+                    .get("filename")
+                    .cloned()
+                    .unwrap_or_default();
+                attachments.push((name, part.get_body()?));
+            }
             found.push(Received {
                 to: header("To"),
                 subject: header("Subject"),
-                content_type: parsed.ctype.mimetype.clone(),
-                body: parsed.get_body()?,
+                content_type: body_part.ctype.mimetype.clone(),
+                body: body_part.get_body()?,
+                attachments,
             });
         }
     }
@@ -67,7 +85,7 @@ fn mails_to(maildir: &std::path::Path, recipient: &str) -> anyhow::Result<Vec<Re
 
 /// Waits (bounded) until `count` mails to `recipient` have arrived; the SMTP server announces
 /// nothing, so its Maildir is looked at again every 50 ms.
-async fn wait_mails(
+pub(crate) async fn wait_mails(
     maildir: &std::path::Path,
     recipient: &str,
     count: usize,
@@ -89,7 +107,11 @@ async fn wait_mails(
 }
 
 /// Adds a change by `author` on `branch` and announces it, as a change source would.
-async fn add_change(sandbox: &Sandbox, author: &str, branch: &str) -> anyhow::Result<()> {
+pub(crate) async fn add_change(
+    sandbox: &Sandbox,
+    author: &str,
+    branch: &str,
+) -> anyhow::Result<()> {
     let ctx = &sandbox.master().ctx;
     let change = ctx
         .store
@@ -109,7 +131,7 @@ async fn add_change(sandbox: &Sandbox, author: &str, branch: &str) -> anyhow::Re
 }
 
 /// Waits until `count` builds have finished.
-async fn wait_builds_finished(sandbox: &Sandbox, count: usize) -> anyhow::Result<Value> {
+pub(crate) async fn wait_builds_finished(sandbox: &Sandbox, count: usize) -> anyhow::Result<Value> {
     let finished = Pattern::parse("builds.*.finished", '.');
     sandbox
         .wait_until(&finished, || async {
@@ -123,10 +145,13 @@ async fn wait_builds_finished(sandbox: &Sandbox, count: usize) -> anyhow::Result
 
 /// A sandbox whose builders `passes` and `fails` run on changes to the branches of the same
 /// names, with `services` as `c['services']`, a connected worker and running schedulers.
-async fn start(
+pub(crate) async fn start(
     services: &str,
 ) -> anyhow::Result<(Sandbox, ferrobot_integration_tests::SandboxWorker)> {
-    let mut cfg = crate::shell_builders(&[("passes", &["true"]), ("fails", &["false"])]);
+    let mut cfg = crate::shell_builders(&[
+        ("passes", &["true"]),
+        ("fails", &["echo it-broke && false"]),
+    ]);
     for name in ["passes", "fails"] {
         cfg.push_str(&format!(
             "c['schedulers'].append(schedulers.SingleBranchScheduler(name='on-{name}', \
@@ -305,6 +330,48 @@ async fn change_mode_mails_a_new_failure_and_the_restoring_build_only() -> anyho
             "restored build #4 after failure"
         ]
     );
+    worker.stop().await;
+    sandbox.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_generator_mails_with_its_subject_and_attaches_the_step_logs() -> anyhow::Result<()> {
+    let (host, port, maildir) = smtp_server()?;
+    let team = format!("team-{}@example.org", uuid::Uuid::new_v4().simple());
+    let (sandbox, worker) = start(&format!(
+        r#"c['services'] = [reporters.MailNotifier(fromaddr='ci@example.org',
+    relayhost='{host}', smtpPort={port}, sendToInterestedUsers=False, extraRecipients=['{team}'],
+    generators=[reporters.BuildStatusGenerator(mode='failing', builders=['fails'],
+        subject='%(builder)s broke', add_logs=['s0.stdio'],
+        message_formatter=reporters.MessageFormatter(want_logs=True, want_logs_content=True,
+            template="{{% for s in build['steps'] %}}{{% for l in s['logs'] %}}[{{{{ s['name'] }}}}/{{{{ l['name'] }}}}: {{{{ l['content']['content'] }}}}]{{% endfor %}}{{% endfor %}}"))])]
+"#
+    ))
+    .await?;
+    add_change(&sandbox, "dev", "fails").await?;
+    wait_builds_finished(&sandbox, 1).await?;
+    let mails = wait_mails(&maildir, &team, 1).await?;
+    let mail = &mails[0];
+    assert_eq!(mail.subject, "fails broke");
+    // Every log's content is in the context; only the one asked for is attached.
+    assert!(
+        mail.body.contains("[worker_preparation/stdio: "),
+        "{}",
+        mail.body
+    );
+    assert!(
+        mail.body.contains("[s0/stdio: echo it-broke"),
+        "{}",
+        mail.body
+    );
+    let has_output_line = |text: &str| text.lines().any(|l| l.trim_end() == "it-broke");
+    assert!(has_output_line(&mail.body), "{}", mail.body);
+    let [(name, content)] = mail.attachments.as_slice() else {
+        panic!("one attachment: {mail:?}");
+    };
+    assert_eq!(name, "s0.stdio");
+    assert!(has_output_line(content), "{content}");
     worker.stop().await;
     sandbox.stop().await;
     Ok(())

@@ -4,11 +4,24 @@ mod builds;
 mod cluster;
 mod dns;
 mod failover;
+mod force_form;
 mod git_poller;
 mod git_step;
 mod mail;
+mod mail_cluster;
+mod mail_tls;
+mod shell_args;
 mod status_push;
+mod status_push_tls;
+mod timed;
 mod transfer_steps;
+mod worker_connect;
+mod worker_faults;
+mod worker_net;
+mod worker_options;
+mod worker_shutdown;
+mod worker_support;
+mod worker_tls;
 mod workers;
 
 /// A master.cfg with one worker `w1` (password `pw`) and the given factories and builders.

@@ -94,7 +94,7 @@ impl Recorder {
 
 /// A sandbox with builder `passes` (`true`) run by a SingleBranchScheduler on branch `main`,
 /// `services` as `c['services']` and a connected worker.
-async fn start(
+pub(crate) async fn start(
     services: &str,
 ) -> anyhow::Result<(Sandbox, ferrobot_integration_tests::SandboxWorker)> {
     let mut cfg = crate::shell_builders(&[("passes", &["true"])]);
@@ -121,7 +121,11 @@ async fn start(
 }
 
 /// Adds a change of `repository` at `revision` on `main` and announces it.
-async fn add_change(sandbox: &Sandbox, repository: &str, revision: &str) -> anyhow::Result<()> {
+pub(crate) async fn add_change(
+    sandbox: &Sandbox,
+    repository: &str,
+    revision: &str,
+) -> anyhow::Result<()> {
     let ctx = &sandbox.master().ctx;
     let change = ctx
         .store

@@ -74,7 +74,7 @@ impl StepContext<'_> {
     ) -> Result<()> {
         self.ctx
             .store
-            .set_build_property(self.buildid, name, &value, source)
+            .set_build_property(self.buildid, name, &value, source, self.ctx.claimant())
             .await?;
         let mut changed = Properties::new();
         changed.insert(name.to_owned(), (value.clone(), source.to_owned()));
@@ -108,16 +108,22 @@ pub struct ShellOutcome {
 impl ShellOutcome {
     /// Buildbot's result for the outcome with `decodeRC` `{0: SUCCESS}`.
     pub fn results(&self) -> Results {
+        self.results_decoded(&ferrobot_config::default_decode_rc())
+    }
+
+    /// Buildbot's result for the outcome with this `decodeRC`: an exit code it does not list
+    /// is FAILURE.
+    pub fn results_decoded(&self, decode_rc: &std::collections::BTreeMap<i64, Results>) -> Results {
         if self.lost {
             Results::Retry
         } else if self.interrupted {
             Results::Cancelled
         } else if self.error.is_some() {
             Results::Exception
-        } else if self.rc == Some(0) {
-            Results::Success
         } else {
-            Results::Failure
+            self.rc
+                .and_then(|rc| decode_rc.get(&i64::from(rc)).copied())
+                .unwrap_or(Results::Failure)
         }
     }
 }
@@ -138,12 +144,17 @@ pub async fn run_remote_shell(
     .await
 }
 
-/// What a transfer step does with the transfer updates (`upload_chunk`, `read_file`, ...) of
-/// its command.
-pub trait TransferSink: Send {
+/// What a step does with the updates of its command other than output and rc: transfer
+/// updates (`upload_chunk`, `read_file`, ...) and the output of followed `logfiles`.
+pub trait UpdateSink: Send {
     /// Takes one update; for a `read_file` request it returns the answer to send the worker:
     /// `Ok(bytes)` (empty = end of file) or `Err(why the master cannot read its side)`.
     fn on_update(&mut self, update: command_update::Update) -> Option<Result<Vec<u8>, String>>;
+
+    /// Logs of its own, flushed with the step's log after each batch of updates.
+    fn logs(&mut self) -> Vec<&mut LogWriter> {
+        Vec::new()
+    }
 }
 
 /// Runs one remote command of any kind, streaming its output into `log`.
@@ -163,7 +174,7 @@ pub async fn run_remote_with(
     log: &mut LogWriter,
     command: start_command::Command,
     capture_stdout: bool,
-    mut sink: Option<&mut dyn TransferSink>,
+    mut sink: Option<&mut dyn UpdateSink>,
 ) -> Result<ShellOutcome> {
     let mut outcome = ShellOutcome::default();
     let Some(mut remote) = sc.worker.start(sc.builder_name, command).await else {
@@ -222,6 +233,11 @@ pub async fn run_remote_with(
                     }
                 }
                 log.flush().await?;
+                if let Some(sink) = sink.as_deref_mut() {
+                    for extra in sink.logs() {
+                        extra.flush().await?;
+                    }
+                }
             }
             CommandEvent::Complete(error) => {
                 outcome.error = error;

@@ -7,7 +7,7 @@ use ferrobot_config::{CommonStepConfig, FileDownloadConfig, StringDownloadConfig
 use ferrobot_model::Results;
 use ferrobot_protocol::v1::{DownloadFileCommand, command_update, start_command};
 
-use super::{StepContext, TransferSink, result_suffix, run_remote_with};
+use super::{StepContext, UpdateSink, result_suffix, run_remote_with};
 use crate::Result;
 use crate::building::log_writer::LogWriter;
 
@@ -19,7 +19,7 @@ struct DownloadSink {
     source: Box<dyn Read + Send>,
 }
 
-impl TransferSink for DownloadSink {
+impl UpdateSink for DownloadSink {
     fn on_update(&mut self, update: command_update::Update) -> Option<Result<Vec<u8>, String>> {
         let command_update::Update::ReadFile(request) = update else {
             return None;

@@ -14,7 +14,7 @@ use ferrobot_protocol::v1::{
 };
 use tempfile::NamedTempFile;
 
-use super::{StepContext, TransferSink, result_suffix, run_remote_with};
+use super::{StepContext, UpdateSink, result_suffix, run_remote_with};
 use crate::Result;
 use crate::building::log_writer::LogWriter;
 
@@ -28,7 +28,7 @@ struct UploadSink {
     error: Option<String>,
 }
 
-impl TransferSink for UploadSink {
+impl UpdateSink for UploadSink {
     fn on_update(&mut self, update: command_update::Update) -> Option<Result<Vec<u8>, String>> {
         match update {
             command_update::Update::UploadChunk(chunk) if self.error.is_none() => {

@@ -21,6 +21,7 @@ fn config() -> MasterConfig {
                 label: "Force a build".into(),
                 reason_string: "A build was forced by '%(owner)s': %(reason)s".into(),
                 properties: BTreeMap::from([("level".into(), json!(1))]),
+                parameters: Vec::new(),
             }),
             SchedulerConfig::SingleBranch(ChangeSchedulerConfig {
                 name: "on-main".into(),

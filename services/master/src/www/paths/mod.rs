@@ -4,6 +4,10 @@
 //! A segment that parses as an integer is an id or a number (Buildbot's `n:` patterns come
 //! first), anything else is a name.
 
+mod more;
+
+pub use more::{More, PropertyOwner, TestScope};
+
 use crate::www::resources::{self as res, ResourceType};
 
 /// A builder by id or name.
@@ -157,6 +161,8 @@ pub enum Endpoint {
     },
     /// `/forceschedulers/<name>`.
     ForceScheduler(String),
+    /// The less common paths (projects, test results, spec, nested singles).
+    More(More),
 }
 
 fn id(segment: &str) -> Option<i64> {
@@ -175,6 +181,11 @@ impl Endpoint {
     /// Parses the segments of a path under `/api/v2` (already percent-decoded). `None` when
     /// no endpoint has this path, including trailing slashes, which Buildbot refuses too.
     pub fn parse(segments: &[&str]) -> Option<Endpoint> {
+        Endpoint::parse_main(segments).or_else(|| more::parse(segments).map(Endpoint::More))
+    }
+
+    /// The main paths, without [`More`]'s.
+    fn parse_main(segments: &[&str]) -> Option<Endpoint> {
         use Endpoint as E;
         Some(match segments {
             [] => E::Root,
@@ -293,12 +304,16 @@ impl Endpoint {
             E::Schedulers { .. } | E::Scheduler(_) => &res::SCHEDULER,
             E::ChangeSources { .. } | E::ChangeSource(_) => &res::CHANGESOURCE,
             E::ForceSchedulers { .. } | E::ForceScheduler(_) => &res::FORCESCHEDULER,
+            E::More(more) => more.rtype(),
         }
     }
 
     /// Whether it is a collection (filters, order and paging apply) rather than one resource.
     pub fn is_collection(&self) -> bool {
         use Endpoint as E;
+        if let E::More(more) = self {
+            return more.is_collection();
+        }
         matches!(
             self,
             E::Root

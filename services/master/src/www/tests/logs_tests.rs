@@ -99,9 +99,10 @@ async fn raw_is_a_text_download_without_stream_letters() -> Result<()> {
 async fn a_long_log_comes_back_whole_and_in_order() -> Result<()> {
     let server = Server::start().await?;
     let store = &server.ctx.store;
-    let logid = store.add_log(server.seed.step, "big", "t").await?;
+    let me = server.ctx.claimant();
+    let logid = store.add_log(server.seed.step, "big", "t", me).await?;
     let lines: String = (0..25_000).map(|i| format!("line {i}\n")).collect();
-    store.append_log(logid, &lines).await?;
+    store.append_log(logid, &lines, me).await?;
     let response = server
         .client
         .get(format!("{}/api/v2/logs/{logid}/raw", server.url))

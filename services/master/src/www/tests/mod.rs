@@ -1,7 +1,9 @@
 //! Router tests: a real listener on port 0 serving [`crate::www::router`] over the SQLite store
 //! and the in-process bus, with data seeded through the `Store` trait.
 
+mod auth_tests;
 mod logs_tests;
+mod more_tests;
 mod pages_tests;
 mod resources_tests;
 mod rest_tests;
@@ -73,6 +75,7 @@ fn config() -> MasterConfig {
             label: "Force a build".into(),
             reason_string: "A build was forced by '%(owner)s': %(reason)s".into(),
             properties: BTreeMap::new(),
+            parameters: Vec::new(),
         })],
         ..MasterConfig::default()
     }
@@ -138,46 +141,38 @@ async fn seed(store: &dyn Store, masterid: MasterId) -> Result<Seed> {
         .await?;
     seed.done_bsid = bsid;
     seed.done_brid = requests.first().context("a request")?.1;
-    store
-        .claim_buildrequest(seed.done_brid, masterid, NOW)
-        .await?;
+    let me = ferrobot_store::Claimant { masterid, epoch: 1 };
+    store.claim_buildrequest(seed.done_brid, me, NOW).await?;
     let (buildid, _) = store
-        .add_build(
-            seed.linux,
-            seed.done_brid,
-            seed.worker,
-            masterid,
-            "building",
-            NOW,
-        )
+        .add_build(seed.linux, seed.done_brid, seed.worker, me, "building", NOW)
         .await?;
     seed.done_build = buildid;
     store
-        .set_build_property(buildid, "owner", &json!("alice"), "Force Build Form")
+        .set_build_property(buildid, "owner", &json!("alice"), "Force Build Form", me)
         .await?;
     store
-        .set_build_property(buildid, "got_revision", &json!("abc123"), "Git")
+        .set_build_property(buildid, "got_revision", &json!("abc123"), "Git", me)
         .await?;
-    let (stepid, _, _) = store.add_step(buildid, "compile", "compiling").await?;
+    let (stepid, _, _) = store.add_step(buildid, "compile", "compiling", me).await?;
     seed.step = stepid;
-    store.start_step(stepid, NOW).await?;
-    seed.log = store.add_log(stepid, "stdio", "s").await?;
+    store.start_step(stepid, me, NOW).await?;
+    seed.log = store.add_log(stepid, "stdio", "s", me).await?;
     store
-        .append_log(seed.log, "ohello\neoops\nhheader\n")
+        .append_log(seed.log, "ohello\neoops\nhheader\n", me)
         .await?;
-    store.finish_log(seed.log).await?;
+    store.finish_log(seed.log, me).await?;
     store
-        .finish_step(stepid, Results::Success, false, NOW + 5)
+        .finish_step(stepid, Results::Success, false, me, NOW + 5)
         .await?;
-    store.add_step(buildid, "test", "testing").await?;
+    store.add_step(buildid, "test", "testing", me).await?;
     store
-        .set_build_state_string(buildid, "build successful")
-        .await?;
-    store
-        .finish_build(buildid, Results::Success, NOW + 10)
+        .set_build_state_string(buildid, "build successful", me)
         .await?;
     store
-        .complete_buildrequests(&[seed.done_brid], Results::Success, NOW + 10)
+        .finish_build(buildid, Results::Success, me, NOW + 10)
+        .await?;
+    store
+        .complete_buildrequests(&[seed.done_brid], Results::Success, me, NOW + 10)
         .await?;
     store.maybe_complete_buildset(bsid, NOW + 10).await?;
 
@@ -206,14 +201,14 @@ async fn seed(store: &dyn Store, masterid: MasterId) -> Result<Seed> {
     seed.pending_brid = brid(seed.windows).context("windows request")?;
     seed.running_brid = brid(seed.linux).context("linux request")?;
     store
-        .claim_buildrequest(seed.running_brid, masterid, NOW + 21)
+        .claim_buildrequest(seed.running_brid, me, NOW + 21)
         .await?;
     let (buildid, _) = store
         .add_build(
             seed.linux,
             seed.running_brid,
             seed.worker,
-            masterid,
+            me,
             "building",
             NOW + 21,
         )
@@ -236,17 +231,28 @@ async fn seed(store: &dyn Store, masterid: MasterId) -> Result<Seed> {
 impl Server {
     /// Starts a server over a freshly seeded store.
     pub async fn start() -> Result<Server> {
+        Server::start_with(config()).await
+    }
+
+    /// The test configuration, for tests that change it before [`Server::start_with`].
+    pub fn config() -> MasterConfig {
+        config()
+    }
+
+    /// Starts a server with this configuration over a freshly seeded store.
+    pub async fn start_with(config: MasterConfig) -> Result<Server> {
         let dir = tempfile::tempdir()?;
         let store = ferrobot_store::open("sqlite:///state.sqlite", dir.path()).await?;
         let masterid = store.find_or_create_master("test:/master").await?;
         let seed = seed(store.as_ref(), masterid).await?;
         let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new());
-        let (_config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config()));
+        let (_config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config));
         let ctx = Arc::new(Context {
             store,
             events: Events::new(bus.clone()),
             config: config_rx,
             masterid,
+            lease_epoch: 1,
             master_name: "test:/master".into(),
             basedir: dir.path().to_owned(),
         });
@@ -258,7 +264,7 @@ impl Server {
                 tracing::error!(%error, "test server stopped");
             }
         });
-        let client = reqwest::Client::new();
+        let client = http_client();
         Ok(Server {
             ctx,
             bus,
@@ -318,10 +324,30 @@ impl Server {
         Ok((response.status(), response.json().await?))
     }
 
+    /// Another master's web server over the same store and bus: it has its own session
+    /// state, so only what is in the database is shared.
+    pub async fn second_master(&self) -> Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = crate::www::router(self.ctx.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "second test server stopped");
+            }
+        });
+        Ok(url)
+    }
+
     /// Subscribes to a bus pattern written with dots.
     pub async fn subscribe(&self, pattern: &str) -> Result<ferrobot_bus::Subscription> {
         Ok(self.bus.subscribe(&Pattern::parse(pattern, '.')).await?)
     }
+}
+
+/// An HTTP client; reqwest is built without a default TLS provider, so one is installed first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 /// The next event of a subscription, waiting at most a few seconds.

@@ -3,6 +3,8 @@
 mod cpdir;
 mod finish;
 mod logfiles;
+mod pipes;
+mod pty;
 mod setup;
 mod signals;
 
@@ -11,8 +13,8 @@ use std::time::Duration;
 
 use ferrobot_protocol::v1::{ShellCommand, Stream, command_update::Update};
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -22,6 +24,7 @@ use super::paths;
 pub(crate) use cpdir::cpdir;
 use finish::{Ending, finish};
 use logfiles::LogFiles;
+use pipes::{Pipe, read_some, take_read};
 
 /// How long a killed command may take to exit before the worker gives up on it, as Buildbot's
 /// `BACKUP_TIMEOUT`.
@@ -87,14 +90,25 @@ pub(crate) async fn run(
     } else {
         Stdio::piped()
     };
+    let (pty, stdout, stderr) = if command.use_pty {
+        match pty::open() {
+            Ok((reader, stdout, stderr)) => (Some(reader), stdout, stderr),
+            Err(e) => {
+                return setup_failed(out, format!("cannot open a pseudo-terminal: {e}")).await;
+            }
+        }
+    } else {
+        (None, Stdio::piped(), Stdio::piped())
+    };
+    // A temporary: the pseudo-terminal's slave side closes here once the child has its copy.
     let spawned = Command::new(&argv[0])
         .args(&argv[1..])
         .env_clear()
         .envs(&env)
         .current_dir(&workdir)
         .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
         // Its own process group, so that a kill reaches the children it started too.
         .process_group(0)
         .spawn();
@@ -116,8 +130,11 @@ pub(crate) async fn run(
     });
 
     let mut supervisor = Supervisor {
-        stdout: child.stdout.take(),
-        stderr: child.stderr.take(),
+        stdout: match pty {
+            Some(reader) => Some(Box::new(reader) as Pipe),
+            None => child.stdout.take().map(|p| Box::new(p) as Pipe),
+        },
+        stderr: child.stderr.take().map(|p| Box::new(p) as Pipe),
         child,
         pgid,
         command: &command,
@@ -167,8 +184,8 @@ enum Kill {
 struct Supervisor<'a> {
     child: Child,
     pgid: i32,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
+    stdout: Option<Pipe>,
+    stderr: Option<Pipe>,
     command: &'a ShellCommand,
     argv: &'a [String],
     interrupt_signal: Signal,
@@ -348,37 +365,6 @@ impl Supervisor<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// Reads from an open pipe (the caller only polls this while the pipe is open).
-async fn read_some<R: AsyncRead + Unpin>(
-    pipe: &mut Option<R>,
-    buf: &mut [u8],
-) -> std::io::Result<usize> {
-    match pipe {
-        Some(reader) => reader.read(buf).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The bytes read, or `None` after closing the pipe on end of file or error.
-fn take_read<'b, R>(
-    pipe: &mut Option<R>,
-    read: std::io::Result<usize>,
-    buf: &'b [u8],
-) -> Option<&'b [u8]> {
-    match read {
-        Ok(0) => {
-            *pipe = None;
-            None
-        }
-        Ok(n) => Some(&buf[..n]),
-        Err(e) => {
-            tracing::warn!(error = %e, "reading command output failed");
-            *pipe = None;
-            None
-        }
     }
 }
 

@@ -127,7 +127,11 @@ pub(super) fn header(input: &HeaderInput<'_>) -> String {
             command.initial_stdin.len()
         );
     }
-    text.push_str(" using PTY: False\n");
+    text.push_str(if command.use_pty {
+        " using PTY: True\n"
+    } else {
+        " using PTY: False\n"
+    });
     text
 }
 
