@@ -75,7 +75,7 @@ record_master_health() {
 run_master() {
     prepare_master
     # One master per container: a pid file left by a previous run of this container is stale.
-    rm -f "$MASTER_DIR/ferrobot.pid"
+    rm -f "$MASTER_DIR"/ferrobot*.pid
     record_master_health "$@"
     exec ferrobot start "$MASTER_DIR" "$@"
 }

@@ -21,14 +21,32 @@ pub fn config_path(dir: &Path) -> PathBuf {
     }
 }
 
-/// DIR/ferrobot.pid.
-pub fn pid_path(dir: &Path) -> PathBuf {
-    dir.join("ferrobot.pid")
+/// DIR/ferrobot.pid, or DIR/ferrobot-NAME.pid for a master started with `--name NAME`, so that
+/// several masters of a cluster can run from one directory (one shared master.cfg).
+pub fn pid_path(dir: &Path, name: Option<&str>) -> PathBuf {
+    dir.join(format!("ferrobot{}.pid", name_suffix(name)))
 }
 
-/// DIR/ferrobot.log.
-pub fn log_path(dir: &Path) -> PathBuf {
-    dir.join("ferrobot.log")
+/// DIR/ferrobot.log, or DIR/ferrobot-NAME.log for a master started with `--name NAME`.
+pub fn log_path(dir: &Path, name: Option<&str>) -> PathBuf {
+    dir.join(format!("ferrobot{}.log", name_suffix(name)))
+}
+
+/// `-NAME` with every character outside `[A-Za-z0-9._-]` replaced by `_`.
+fn name_suffix(name: Option<&str>) -> String {
+    match name {
+        None => String::new(),
+        Some(name) => {
+            let safe: String = name
+                .chars()
+                .map(|c| match c {
+                    'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '-' => c,
+                    _ => '_',
+                })
+                .collect();
+            format!("-{safe}")
+        }
+    }
 }
 
 /// Loads DIR/master.cfg.
@@ -92,9 +110,9 @@ pub async fn upgrade_master(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The pid of a live master in DIR, if any.
-pub fn running_pid(dir: &Path) -> Option<Pid> {
-    let text = std::fs::read_to_string(pid_path(dir)).ok()?;
+/// The pid of a live master in DIR (of that name), if any.
+pub fn running_pid(dir: &Path, name: Option<&str>) -> Option<Pid> {
+    let text = std::fs::read_to_string(pid_path(dir, name)).ok()?;
     let pid = Pid::from_raw(text.trim().parse().ok()?);
     is_alive(pid).then_some(pid)
 }
@@ -111,18 +129,19 @@ fn is_alive(pid: Pid) -> bool {
     state != Some("Z")
 }
 
-fn require_running(dir: &Path) -> Result<Pid> {
-    running_pid(dir).ok_or_else(|| {
+fn require_running(dir: &Path, name: Option<&str>) -> Result<Pid> {
+    running_pid(dir, name).ok_or_else(|| {
         Error::BadRequest(format!(
-            "no master is running in {} (no live ferrobot.pid)",
-            dir.display()
+            "no master is running in {} (no live {})",
+            dir.display(),
+            pid_path(dir, name).display()
         ))
     })
 }
 
 /// `stop`: SIGTERM, then wait (bounded) for the process to go.
-pub async fn stop(dir: &Path) -> Result<()> {
-    let pid = require_running(dir)?;
+pub async fn stop(dir: &Path, name: Option<&str>) -> Result<()> {
+    let pid = require_running(dir, name)?;
     kill(pid, Signal::SIGTERM).map_err(|e| Error::Internal(format!("cannot signal {pid}: {e}")))?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while is_alive(pid) {
@@ -138,9 +157,9 @@ pub async fn stop(dir: &Path) -> Result<()> {
 }
 
 /// `reconfig`: SIGHUP, then follow the log until the master says how it went.
-pub async fn reconfig(dir: &Path) -> Result<()> {
-    let pid = require_running(dir)?;
-    let log = log_path(dir);
+pub async fn reconfig(dir: &Path, name: Option<&str>) -> Result<()> {
+    let pid = require_running(dir, name)?;
+    let log = log_path(dir, name);
     let start = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     kill(pid, Signal::SIGHUP).map_err(|e| Error::Internal(format!("cannot signal {pid}: {e}")))?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -160,4 +179,25 @@ pub async fn reconfig(dir: &Path) -> Result<()> {
     Err(Error::Internal(
         "the master did not report on the reconfig within 30 s; see ferrobot.log".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_masters_get_pid_and_log_files_of_their_own() {
+        let dir = Path::new("/srv/ci");
+        assert_eq!(pid_path(dir, None), dir.join("ferrobot.pid"));
+        assert_eq!(log_path(dir, None), dir.join("ferrobot.log"));
+        assert_eq!(
+            pid_path(dir, Some("builder1")),
+            dir.join("ferrobot-builder1.pid")
+        );
+        assert_eq!(
+            log_path(dir, Some("host:/srv/ci")),
+            dir.join("ferrobot-host__srv_ci.log"),
+            "characters that do not belong in a file name become _"
+        );
+    }
 }

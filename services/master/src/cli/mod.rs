@@ -30,7 +30,8 @@ pub enum CliCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Run the master in the foreground (logs to stdout and DIR/ferrobot.log).
+    /// Run the master in the foreground (logs to stdout and DIR/ferrobot.log, or
+    /// DIR/ferrobot-NAME.log with --name, so several masters can share DIR).
     Start {
         /// The master directory.
         dir: PathBuf,
@@ -61,11 +62,17 @@ pub enum CliCommand {
     Stop {
         /// The master directory.
         dir: PathBuf,
+        /// The name the master was started with (`start --name`), when several run from DIR.
+        #[arg(long, env = "FERROBOT_MASTER_NAME")]
+        name: Option<String>,
     },
     /// Reload master.cfg in the running master (SIGHUP) without dropping running builds.
     Reconfig {
         /// The master directory.
         dir: PathBuf,
+        /// The name the master was started with (`start --name`), when several run from DIR.
+        #[arg(long, env = "FERROBOT_MASTER_NAME")]
+        name: Option<String>,
     },
     /// Check DIR/master.cfg (or a file) and report the first error with file:line:col.
     Checkconfig {
@@ -116,8 +123,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             start::start(&dir, overrides).await
         }
-        CliCommand::Stop { dir } => master_dir::stop(&dir).await,
-        CliCommand::Reconfig { dir } => master_dir::reconfig(&dir).await,
+        CliCommand::Stop { dir, name } => master_dir::stop(&dir, name.as_deref()).await,
+        CliCommand::Reconfig { dir, name } => master_dir::reconfig(&dir, name.as_deref()).await,
         CliCommand::Checkconfig { dir, dump } => master_dir::checkconfig(&dir, dump),
         CliCommand::UpgradeMaster { dir } => master_dir::upgrade_master(&dir).await,
         CliCommand::Quickstart {

@@ -99,7 +99,7 @@ pub async fn quickstart(dir: &Path, www_port: u16, worker_port: u16) -> Result<(
             ))
         })?;
     let _telemetry = ferrobot_telemetry::init(&ferrobot_telemetry::Options {
-        log_file: Some(log_path(&master_dir)),
+        log_file: Some(log_path(&master_dir, None)),
         ..Default::default()
     })
     .map_err(|e| Error::Internal(format!("logging set-up failed: {e}")))?;
@@ -131,7 +131,7 @@ pub async fn quickstart(dir: &Path, www_port: u16, worker_port: u16) -> Result<(
     println!(
         "  master:  {} (log: {})",
         master_dir.display(),
-        log_path(&master_dir).display()
+        log_path(&master_dir, None).display()
     );
     println!("  worker:  {}", worker_dir.display());
     println!("  sample repository: {}", repo.display());

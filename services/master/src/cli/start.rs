@@ -37,14 +37,15 @@ pub struct StartOverrides {
 
 /// Runs the master in DIR until a stop signal.
 pub async fn start(dir: &Path, overrides: StartOverrides) -> Result<()> {
-    if let Some(pid) = running_pid(dir) {
+    let name = overrides.name.as_deref();
+    if let Some(pid) = running_pid(dir, name) {
         return Err(Error::Conflict(format!(
             "a master is already running in {} (pid {pid})",
             dir.display()
         )));
     }
     let _telemetry = ferrobot_telemetry::init(&ferrobot_telemetry::Options {
-        log_file: Some(log_path(dir)),
+        log_file: Some(log_path(dir, name)),
         ..Default::default()
     })
     .map_err(|e| Error::Internal(format!("logging set-up failed: {e}")))?;
@@ -72,19 +73,20 @@ pub async fn start(dir: &Path, overrides: StartOverrides) -> Result<()> {
         }
         (false, _) => None,
     };
-    std::fs::write(pid_path(dir), std::process::id().to_string())
-        .map_err(|e| Error::io("writing ferrobot.pid", e))?;
+    let pid_file = pid_path(dir, name);
+    std::fs::write(&pid_file, std::process::id().to_string())
+        .map_err(|e| Error::io(format!("writing {}", pid_file.display()), e))?;
     let cancel = CancellationToken::new();
     let options = MasterOptions {
         basedir: dir.to_path_buf(),
         config,
-        name: overrides.name,
+        name: overrides.name.clone(),
         roles,
         www_listener,
         worker_listener,
     };
     let outcome = run_until_signal(options, cancel).await;
-    let _ = std::fs::remove_file(pid_path(dir));
+    let _ = std::fs::remove_file(&pid_file);
     outcome
 }
 
