@@ -94,9 +94,6 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    // A workspace-wide build gives reqwest TLS without a provider (the master's feature), and
-    // reqwest then panics when a client is built unless one is installed; plain HTTP needs none.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut sigterm = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     {
         Ok(s) => s,

@@ -14,9 +14,3 @@ pub use webdriver::{Browser, Element};
 
 /// How long any wait on the page may take before the test fails.
 pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Installs rustls' ring provider for this process (reqwest is built without one); any HTTP
-/// client of a test, the sandbox's included, needs it first. Calling it again is harmless.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}

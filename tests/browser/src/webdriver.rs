@@ -69,7 +69,6 @@ pub struct Element<'a> {
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a fresh profile, 1400×1000.
     pub async fn start() -> Result<Browser> {
-        crate::install_crypto_provider();
         let chromium = program("FERROBOT_CHROMIUM", "/usr/bin/chromium", "chromium")?;
         let chromedriver = program(
             "FERROBOT_CHROMEDRIVER",

@@ -350,14 +350,10 @@ impl Cluster {
     }
 }
 
-/// One HTTP client for the test; reqwest is built without a default TLS provider, so ring is
-/// installed first.
+/// One HTTP client for the whole test.
 fn client() -> &'static reqwest::blocking::Client {
     static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::blocking::Client::new()
-    })
+    CLIENT.get_or_init(reqwest::blocking::Client::new)
 }
 
 pub fn get(url: &str) -> Option<Value> {

@@ -21,9 +21,8 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// An HTTP client; reqwest is built without a default TLS provider, so one is installed first.
+/// An HTTP client for the tests.
 pub fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
 

@@ -35,9 +35,8 @@ c['buildbotURL'] = "http://localhost/"
     )
 }
 
-/// Starts a sandbox master on `cfg` (after the TLS provider its HTTP client needs).
+/// Starts a sandbox master on `cfg`.
 pub async fn start(cfg: &str) -> Result<Sandbox> {
-    ferrobot_browser_tests::install_crypto_provider();
     Sandbox::start(cfg).await
 }
 

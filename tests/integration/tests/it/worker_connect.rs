@@ -5,11 +5,10 @@ use ferrobot_integration_tests::Sandbox;
 use serde_json::json;
 
 use crate::worker_net::ConnectProxy;
-use crate::worker_support::{InProcessWorker, crypto_provider, options};
+use crate::worker_support::{InProcessWorker, options};
 
 #[tokio::test]
 async fn a_worker_tunnels_through_an_http_connect_proxy() -> anyhow::Result<()> {
-    crypto_provider();
     let sandbox = Sandbox::start(&crate::shell_builders(&[("b", &["echo proxied"])])).await?;
     let port = sandbox.master().worker_addr.expect("worker port").port();
     let proxy = ConnectProxy::start().await?;
@@ -33,7 +32,6 @@ async fn a_worker_tunnels_through_an_http_connect_proxy() -> anyhow::Result<()> 
 
 #[tokio::test]
 async fn a_proxy_that_refuses_is_a_clear_error() -> anyhow::Result<()> {
-    crypto_provider();
     let sandbox = Sandbox::start(&crate::shell_builders(&[("b", &["true"])])).await?;
     let proxy = ConnectProxy::start().await?;
     let mut options = options(&sandbox, "w1");

@@ -6,7 +6,7 @@ use ferrobot_integration_tests::Sandbox;
 use serde_json::json;
 
 use crate::worker_net::Forwarder;
-use crate::worker_support::{InProcessWorker, WorkerProcess, crypto_provider, eventually, options};
+use crate::worker_support::{InProcessWorker, WorkerProcess, eventually, options};
 
 /// Marks the attempt in the worker's base directory (`runs`, one line per run) and holds until
 /// `go` appears there.
@@ -29,7 +29,6 @@ c['workers'] = [worker.Worker("w1", "pw"), worker.Worker("w2", "pw")]
 #[tokio::test]
 async fn a_worker_process_killed_mid_command_ends_the_build_retry_and_another_worker_runs_it()
 -> anyhow::Result<()> {
-    crypto_provider();
     let sandbox = Sandbox::start(&two_worker_config()).await?;
     let mut workers = vec![
         WorkerProcess::spawn(&sandbox, "w1", &[]).await?,
@@ -75,7 +74,6 @@ async fn a_worker_process_killed_mid_command_ends_the_build_retry_and_another_wo
 #[tokio::test]
 async fn a_vanished_master_is_noticed_within_the_keepalive_and_no_command_runs_twice()
 -> anyhow::Result<()> {
-    crypto_provider();
     let sandbox = Sandbox::start(&crate::shell_builders(&[("b", &[HOLD])])).await?;
     let forwarder = Forwarder::start(sandbox.master().worker_addr.expect("port")).await?;
     let mut options = options(&sandbox, "w1");

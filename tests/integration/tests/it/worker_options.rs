@@ -7,11 +7,10 @@ use ferrobot_bus::Pattern;
 use ferrobot_integration_tests::Sandbox;
 use serde_json::json;
 
-use crate::worker_support::{InProcessWorker, crypto_provider, eventually, options};
+use crate::worker_support::{InProcessWorker, eventually, options};
 
 #[tokio::test]
 async fn info_files_reach_the_rest_api_as_workerinfo() -> anyhow::Result<()> {
-    crypto_provider();
     let sandbox = Sandbox::start(&crate::shell_builders(&[("b", &["true"])])).await?;
     let options = options(&sandbox, "w1");
     ferrobot_worker::create_worker(&options, true).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -35,7 +34,6 @@ async fn info_files_reach_the_rest_api_as_workerinfo() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn the_umask_applies_to_files_a_shell_step_creates() -> anyhow::Result<()> {
-    crypto_provider();
     let cfg = crate::shell_builders(&[("b", &["touch made-by-step && mkdir dir-by-step"])]);
     let sandbox = Sandbox::start(&cfg).await?;
     let mut options = options(&sandbox, "w1");
@@ -57,7 +55,6 @@ async fn the_umask_applies_to_files_a_shell_step_creates() -> anyhow::Result<()>
 
 #[tokio::test]
 async fn leftover_directories_are_removed_only_with_delete_leftover_dirs() -> anyhow::Result<()> {
-    crypto_provider();
     let sandbox = Sandbox::start(&crate::shell_builders(&[("b", &["true"])])).await?;
     let mut options = options(&sandbox, "w1");
     ferrobot_worker::create_worker(&options, true).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -89,7 +86,6 @@ async fn leftover_directories_are_removed_only_with_delete_leftover_dirs() -> an
 
 #[tokio::test]
 async fn max_builds_keeps_builds_on_the_worker_from_overlapping() -> anyhow::Result<()> {
-    crypto_provider();
     // Each build holds a lock directory until `go` exists; a second build running at the same
     // time would find the lock taken and fail.
     let hold = "mkdir ../../lock || exit 3; while [ ! -e ../../go ]; do sleep 0.05; done; rmdir ../../lock";

@@ -4,14 +4,13 @@
 use ferrobot_integration_tests::Sandbox;
 use serde_json::json;
 
-use crate::worker_support::{InProcessWorker, WorkerProcess, crypto_provider, eventually, options};
+use crate::worker_support::{InProcessWorker, WorkerProcess, eventually, options};
 
 const HOLD: &str = "touch ../../started; while [ ! -e ../../go ]; do sleep 0.05; done";
 
 #[tokio::test]
 async fn touching_the_shutdown_stamp_finishes_the_running_build_then_stops_the_worker()
 -> anyhow::Result<()> {
-    crypto_provider();
     let sandbox = Sandbox::start(&crate::shell_builders(&[("b", &[HOLD])])).await?;
     let mut options = options(&sandbox, "w1");
     options.allow_shutdown = Some(ferrobot_worker::AllowShutdown::File);
@@ -57,7 +56,6 @@ async fn touching_the_shutdown_stamp_finishes_the_running_build_then_stops_the_w
 #[tokio::test]
 async fn sighup_makes_a_worker_process_with_allow_shutdown_signal_exit_gracefully()
 -> anyhow::Result<()> {
-    crypto_provider();
     let sandbox = Sandbox::start(&crate::shell_builders(&[("b", &["true"])])).await?;
     let mut worker = WorkerProcess::spawn(&sandbox, "w1", &["--allow-shutdown", "signal"]).await?;
     sandbox.wait_worker_connected("w1").await?;

@@ -10,12 +10,6 @@ use ferrobot_worker::WorkerOptions;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Gives the process a rustls crypto provider (ring) for the HTTP client of the tests, which a
-/// workspace build may compile without one.
-pub fn crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Options for a worker `name` of `sandbox` (base directory `worker-NAME` in its directory).
 pub fn options(sandbox: &Sandbox, name: &str) -> WorkerOptions {
     let basedir = sandbox.dir.path().join(format!("worker-{name}"));

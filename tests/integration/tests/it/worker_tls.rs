@@ -24,7 +24,6 @@ c['workers'] = [worker.Worker(n, "pw") for n in ["w1", "w2", "w3", "w4", "w5"]]
 
 #[tokio::test]
 async fn a_worker_that_trusts_the_masters_ca_builds_over_tls() -> anyhow::Result<()> {
-    crate::worker_support::crypto_provider();
     let dir = tempfile::tempdir()?;
     let certs = certificates(dir.path(), "master")?;
     let sandbox = Sandbox::start_in(dir, &tls_config()).await?;
@@ -65,7 +64,6 @@ async fn a_worker_that_trusts_the_masters_ca_builds_over_tls() -> anyhow::Result
 #[tokio::test]
 async fn a_wrong_ca_a_wrong_name_or_plain_tcp_fail_clearly_and_the_master_keeps_serving()
 -> anyhow::Result<()> {
-    crate::worker_support::crypto_provider();
     let dir = tempfile::tempdir()?;
     let certs = certificates(dir.path(), "master")?;
     let other = certificates(dir.path(), "other")?;
@@ -139,7 +137,6 @@ async fn a_wrong_ca_a_wrong_name_or_plain_tcp_fail_clearly_and_the_master_keeps_
 
 #[tokio::test]
 async fn a_worker_process_logs_a_certificate_error_and_keeps_retrying() -> anyhow::Result<()> {
-    crate::worker_support::crypto_provider();
     let dir = tempfile::tempdir()?;
     certificates(dir.path(), "master")?;
     let other = certificates(dir.path(), "other")?;

@@ -344,9 +344,8 @@ impl Server {
     }
 }
 
-/// An HTTP client; reqwest is built without a default TLS provider, so one is installed first.
+/// An HTTP client for the tests.
 pub fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
 
