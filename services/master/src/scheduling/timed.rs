@@ -23,20 +23,28 @@ pub const LAST_BUILD_KEY: &str = "last_build";
 /// How long to wait before trying again after the store failed.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// Runs one timed scheduler until `cancel` fires.
+/// Runs one timed scheduler until `cancel` fires: registers it as run by this master once,
+/// then waits for and fires each time in turn, retrying after a store failure.
 pub(super) async fn run(
     ctx: Arc<Context>,
     config: TimedSchedulerConfig,
     cancel: CancellationToken,
 ) {
+    let schedulerid = loop {
+        match activate(&ctx, &config.name).await {
+            Ok(id) => break id,
+            Err(error) => {
+                tracing::warn!(scheduler = %config.name, %error, "timed scheduler activation failed; retrying");
+                if !pause(&cancel).await {
+                    return;
+                }
+            }
+        }
+    };
+    tracing::info!(scheduler = %config.name, class = config.class_name(), "timed scheduler active");
     loop {
         let outcome = async {
-            let schedulerid = ctx.store.find_or_create_scheduler(&config.name).await?;
-            ctx.store
-                .set_scheduler_master(schedulerid, Some(ctx.masterid))
-                .await?;
             let at = next_fire(&ctx, &config).await?;
-            tracing::info!(scheduler = %config.name, class = config.class_name(), next = at, "timed scheduler active");
             let wait = u64::try_from(at - now_epoch()).unwrap_or(0);
             tokio::select! {
                 () = cancel.cancelled() => return Ok(()),
@@ -46,14 +54,30 @@ pub(super) async fn run(
         };
         if let Err(error) = outcome.await {
             tracing::warn!(scheduler = %config.name, %error, "timed scheduler failed; retrying");
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = tokio::time::sleep(RETRY) => {}
+            if !pause(&cancel).await {
+                return;
             }
         }
         if cancel.is_cancelled() {
             return;
         }
+    }
+}
+
+/// Registers the scheduler as run by this master; returns its id.
+async fn activate(ctx: &Context, name: &str) -> Result<SchedulerId> {
+    let schedulerid = ctx.store.find_or_create_scheduler(name).await?;
+    ctx.store
+        .set_scheduler_master(schedulerid, Some(ctx.masterid))
+        .await?;
+    Ok(schedulerid)
+}
+
+/// Waits [`RETRY`]; false when `cancel` fired meanwhile.
+async fn pause(cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        () = cancel.cancelled() => false,
+        () = tokio::time::sleep(RETRY) => true,
     }
 }
 

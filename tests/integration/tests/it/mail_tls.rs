@@ -139,17 +139,17 @@ async fn failing_build_mail(
     Ok(mails.remove(0))
 }
 
-#[tokio::test]
-async fn starttls_with_auth_delivers_to_a_relay_trusted_through_smtp_ca_file() -> anyhow::Result<()>
-{
+/// A failing build's mail through a relay speaking `mode` (`starttls`, `smtps`) with AUTH, the
+/// password from `util.Secret`, and the test CA trusted through `smtpCaFile`.
+async fn mail_over_tls_with_auth(mode: &str, tls_flag: &str, password: &str) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let certificates = certificates(dir.path())?;
-    let smtp = tls_smtp(dir.path(), "starttls", &certificates, Some(("ci", "pa55"))).await?;
-    let secrets = secrets_dir(dir.path(), "pa55")?;
+    let smtp = tls_smtp(dir.path(), mode, &certificates, Some(("ci", password))).await?;
+    let secrets = secrets_dir(dir.path(), password)?;
     let mail = failing_build_mail(
         &smtp,
         &format!(
-            "useTls=True, smtpUser='ci', smtpPassword=util.Secret('smtp'), smtpCaFile={:?}",
+            "{tls_flag}=True, smtpUser='ci', smtpPassword=util.Secret('smtp'), smtpCaFile={:?}",
             certificates.ca.display().to_string()
         ),
         &secrets,
@@ -160,22 +160,14 @@ async fn starttls_with_auth_delivers_to_a_relay_trusted_through_smtp_ca_file() -
 }
 
 #[tokio::test]
+async fn starttls_with_auth_delivers_to_a_relay_trusted_through_smtp_ca_file() -> anyhow::Result<()>
+{
+    mail_over_tls_with_auth("starttls", "useTls", "pa55").await
+}
+
+#[tokio::test]
 async fn smtps_with_auth_delivers_to_a_relay_trusted_through_smtp_ca_file() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let certificates = certificates(dir.path())?;
-    let smtp = tls_smtp(dir.path(), "smtps", &certificates, Some(("ci", "s3cret"))).await?;
-    let secrets = secrets_dir(dir.path(), "s3cret")?;
-    let mail = failing_build_mail(
-        &smtp,
-        &format!(
-            "useSmtps=True, smtpUser='ci', smtpPassword=util.Secret('smtp'), smtpCaFile={:?}",
-            certificates.ca.display().to_string()
-        ),
-        &secrets,
-    )
-    .await?;
-    assert_eq!(mail.subject, "Buildbot failure in Integration on fails");
-    Ok(())
+    mail_over_tls_with_auth("smtps", "useSmtps", "s3cret").await
 }
 
 #[tokio::test]
